@@ -1,0 +1,78 @@
+package dev.ltm.tensor;
+
+import java.util.Arrays;
+
+/** An immutable tensor shape: the size of each axis, outermost first, with row-major strides. */
+public final class Shape {
+    private final int[] dims;
+    private final long size;
+
+    private Shape(int[] dims) {
+        this.dims = dims;
+        long n = 1;
+        for (int d : dims) n *= d;
+        this.size = n;
+    }
+
+    /** A shape with the given axis sizes; every size must be >= 0 and the element count must fit an int. */
+    public static Shape of(int... dims) {
+        for (int d : dims) {
+            if (d < 0) throw new IllegalArgumentException("shape " + Arrays.toString(dims) + ": negative size " + d);
+        }
+        Shape s = new Shape(dims.clone());
+        if (s.size > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("shape " + s + ": " + s.size + " elements do not fit one array");
+        }
+        return s;
+    }
+
+    /** Number of axes. */
+    public int rank() { return dims.length; }
+
+    /** Size of axis {@code axis}; negative values count from the end ({@code -1} is the last axis). */
+    public int dim(int axis) { return dims[axis(axis)]; }
+
+    /** Total number of elements. */
+    public int size() { return (int) size; }
+
+    /** A copy of the axis sizes. */
+    public int[] dims() { return dims.clone(); }
+
+    /** Normalises a possibly negative axis index, throwing if it is out of range. */
+    public int axis(int axis) {
+        int a = axis < 0 ? axis + dims.length : axis;
+        if (a < 0 || a >= dims.length) {
+            throw new IllegalArgumentException("axis " + axis + " out of range for shape " + this);
+        }
+        return a;
+    }
+
+    /** Row-major strides in elements. */
+    public int[] strides() {
+        int[] s = new int[dims.length];
+        int acc = 1;
+        for (int i = dims.length - 1; i >= 0; i--) {
+            s[i] = acc;
+            acc *= dims[i];
+        }
+        return s;
+    }
+
+    /** Product of the sizes of axes {@code [from, to)}. */
+    public int sizeOf(int from, int to) {
+        int n = 1;
+        for (int i = from; i < to; i++) n *= dims[i];
+        return n;
+    }
+
+    /** This shape with axis {@code axis} replaced by {@code size}. */
+    public Shape withDim(int axis, int size) {
+        int[] d = dims.clone();
+        d[axis(axis)] = size;
+        return of(d);
+    }
+
+    @Override public boolean equals(Object o) { return o instanceof Shape s && Arrays.equals(dims, s.dims); }
+    @Override public int hashCode() { return Arrays.hashCode(dims); }
+    @Override public String toString() { return Arrays.toString(dims); }
+}
