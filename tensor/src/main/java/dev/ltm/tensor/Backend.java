@@ -2,9 +2,107 @@ package dev.ltm.tensor;
 
 /**
  * Where tensor ops run. The CPU backend is the reference; other backends (OpenCL) must agree
- * with it within float32 tolerance. Model code never branches on the backend.
+ * with it within float32 tolerance. Model code never branches on the backend: it calls the ops
+ * on {@link Tensor}, which forward here. Every op returns a new tensor unless it says "in place";
+ * shapes are validated by the caller ({@link Tensor}) before they reach a backend.
  */
 public interface Backend {
     /** A short name, such as {@code cpu} or {@code opencl:0}. */
     String name();
+
+    /** A new zero tensor of this backend. */
+    Tensor zeros(Shape shape);
+
+    /** A tensor of this backend holding a copy of {@code values}. */
+    Tensor fromArray(float[] values, Shape shape);
+
+    /**
+     * Batched matrix product: {@code a} is [..., M, K] (or [..., K, M] if transA), {@code b} is
+     * [..., K, N] (or [..., N, K] if transB) with the same leading batch axes, or rank 2 (shared
+     * by every batch). Result [..., M, N].
+     */
+    Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB);
+
+    /** Elementwise {@code a op b} with NumPy broadcasting to {@code out}'s shape. */
+    Tensor binary(BinaryOp op, Tensor a, Tensor b, Shape out);
+
+    /** Elementwise {@code op(a)}. */
+    Tensor unary(UnaryOp op, Tensor a);
+
+    /** Elementwise {@code a * mul + add}. */
+    Tensor affine(Tensor a, float mul, float add);
+
+    /** Sum over axis {@code axis} (removed from the shape). */
+    Tensor sum(Tensor a, int axis);
+
+    /** Maximum over axis {@code axis} (removed from the shape). */
+    Tensor max(Tensor a, int axis);
+
+    /** Sums {@code a} down to {@code target}, the inverse of broadcasting {@code target} to a's shape. */
+    Tensor sumTo(Tensor a, Shape target);
+
+    /** Softmax over the last axis. */
+    Tensor softmax(Tensor a);
+
+    /** Log-softmax over the last axis. */
+    Tensor logSoftmax(Tensor a);
+
+    /** Axis permutation (a copy): result axis i is input axis {@code perm[i]}. */
+    Tensor permute(Tensor a, int[] perm);
+
+    /** Copy of {@code a[..., start:end, ...]} along {@code axis}. */
+    Tensor slice(Tensor a, int axis, int start, int end);
+
+    /** Concatenation along {@code axis}. */
+    Tensor concat(int axis, Tensor... parts);
+
+    /** RMSNorm over the last axis: {@code x / sqrt(mean(x^2) + eps) * g}; also fills {@code rstd} [rows]. */
+    Tensor rmsNorm(Tensor x, Tensor g, float eps, float[] rstd);
+
+    /** Backward of RMSNorm: returns dx; accumulates dg into {@code dg} when it is not null. */
+    Tensor rmsNormBackward(Tensor x, Tensor g, float[] rstd, Tensor dy, Tensor dg);
+
+    /** Rows of {@code table} [V, H] picked by {@code ids}: result [ids.length, H]. */
+    Tensor embedding(Tensor table, int[] ids);
+
+    /** Backward of {@link #embedding}: {@code dTable[ids[i]] += dy[i]} in place. */
+    void embeddingBackward(Tensor dTable, int[] ids, Tensor dy);
+
+    /**
+     * Rotary embedding of {@code x} [B, T, nHeads, headDim] at {@code positions} [T], rotating
+     * interleaved pairs (2i, 2i+1) of each head with theta {@code theta}; {@code inverse} rotates
+     * back (the backward pass).
+     */
+    Tensor rope(Tensor x, int[] positions, float theta, boolean inverse);
+
+    /**
+     * Fused attention (online softmax). q [B, Tq, nH, hd], k and v [B, Tk, nKv, hd]; window > 0 is
+     * causal with that window (Tq == Tk), 0 is unmasked. Result [B, Tq, nH, hd]; {@code lse}
+     * [B, nH, Tq] is filled for the backward pass.
+     */
+    Tensor attention(Tensor q, Tensor k, Tensor v, int window, float[] lse);
+
+    /** Backward of {@link #attention}: accumulates into the non-null gradients dq, dk, dv. */
+    void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor out, float[] lse, Tensor dOut,
+                           Tensor dq, Tensor dk, Tensor dv, int window);
+
+    /**
+     * Cross-entropy of rows of {@code logits} [R, V] against {@code targets} [R] (a negative target
+     * is ignored): returns the per-row loss -log softmax(logits)[target] (0 for ignored rows).
+     */
+    float[] crossEntropy(Tensor logits, int[] targets);
+
+    /** Backward of {@link #crossEntropy}: (softmax - onehot) * rowScale[r] (0 for ignored rows). */
+    Tensor crossEntropyBackward(Tensor logits, int[] targets, float[] rowScale);
+
+    /** {@code a += s * b} in place (same shapes). */
+    void addInPlace(Tensor a, Tensor b, float s);
+
+    /**
+     * One AdamW step in place (torch.optim.AdamW semantics): {@code p -= lr*wd*p}, then
+     * {@code m = b1 m + (1-b1) g}, {@code v = b2 v + (1-b2) g^2},
+     * {@code p -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)}.
+     */
+    void adamw(Tensor p, Tensor g, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps,
+               float weightDecay, int step);
 }

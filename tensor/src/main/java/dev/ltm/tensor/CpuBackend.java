@@ -1,11 +1,531 @@
 package dev.ltm.tensor;
 
-/** The reference backend: Vector API kernels on the heap, parallel over {@link Parallel}'s pool. */
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * The reference backend: kernels on heap float arrays, vectorised with the Vector API where it
+ * pays, and parallel over {@link Parallel}'s pool for large work. GEMM and attention live in
+ * their own files ({@link Gemm}, {@link Attention}), each with its naive twin.
+ */
 public final class CpuBackend implements Backend {
     /** The single CPU backend. */
     public static final CpuBackend INSTANCE = new CpuBackend();
 
+    /** Below this many elements an op runs on the calling thread. */
+    private static final int PARALLEL_GRAIN = 1 << 15;
+
     private CpuBackend() {}
 
     @Override public String name() { return "cpu"; }
+
+    @Override public Tensor zeros(Shape shape) { return Tensor.zeros(shape); }
+
+    @Override public Tensor fromArray(float[] values, Shape shape) { return Tensor.of(values.clone(), shape); }
+
+    // ---- matmul: a [..., M, K] x b [..., K, N] -> [..., M, N] -------------------------------
+
+    @Override
+    public Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
+        Shape as = a.shape(), bs = b.shape();
+        int r = as.rank();
+        int m = transA ? as.dim(-1) : as.dim(-2), k = transA ? as.dim(-2) : as.dim(-1);
+        int n = transB ? bs.dim(-2) : bs.dim(-1);
+        int batch = as.sizeOf(0, r - 2);
+        int[] od = as.dims();
+        od[r - 2] = m;
+        od[r - 1] = n;
+        Tensor out = Tensor.zeros(Shape.of(od));
+        boolean sharedB = bs.rank() == 2;
+        int ldb = bs.dim(-1);
+        if (sharedB && !transA) {
+            // The batch folds into M: one GEMM over all rows (the common linear-layer case).
+            Gemm.sgemm(false, transB, batch * m, n, k, a.data(), 0, k, b.data(), 0, ldb, out.data(), 0, n, false);
+            return out;
+        }
+        int lda = as.dim(-1);
+        for (int i = 0; i < batch; i++) {
+            Gemm.sgemm(transA, transB, m, n, k, a.data(), i * m * k, lda,
+                    b.data(), sharedB ? 0 : i * k * n, ldb, out.data(), i * m * n, n, false);
+        }
+        return out;
+    }
+
+    // ---- elementwise ------------------------------------------------------------------------
+
+    /** Strides of {@code s} seen through broadcasting to {@code out} (0 on broadcast axes). */
+    static int[] broadcastStrides(Shape s, Shape out) {
+        int r = out.rank(), off = r - s.rank();
+        int[] st = new int[r];
+        int[] own = s.strides();
+        for (int i = 0; i < s.rank(); i++) st[off + i] = s.dim(i) == 1 ? 0 : own[i];
+        return st;
+    }
+
+    @Override
+    public Tensor binary(BinaryOp op, Tensor a, Tensor b, Shape outShape) {
+        Tensor out = Tensor.zeros(outShape);
+        float[] x = a.data(), y = b.data(), o = out.data();
+        if (a.shape().equals(outShape) && b.shape().equals(outShape)) {
+            parallelChunks(o.length, (lo, hi) -> binaryRun(op, x, lo, 1, y, lo, 1, o, lo, hi - lo));
+            return out;
+        }
+        int r = outShape.rank();
+        if (r == 0) {
+            o[0] = op.apply(x[0], y[0]);
+            return out;
+        }
+        int[] sa = broadcastStrides(a.shape(), outShape), sb = broadcastStrides(b.shape(), outShape);
+        int inner = outShape.dim(r - 1), rows = outShape.size() / Math.max(1, inner);
+        int[] dims = outShape.dims();
+        parallelChunks(rows * (long) inner, rows, (lo, hi) -> {
+            for (int row = lo; row < hi; row++) {
+                int oa = 0, ob = 0, rem = row;
+                for (int d = r - 2; d >= 0; d--) {
+                    int idx = rem % dims[d];
+                    rem /= dims[d];
+                    oa += idx * sa[d];
+                    ob += idx * sb[d];
+                }
+                binaryRun(op, x, oa, sa[r - 1], y, ob, sb[r - 1], o, row * inner, inner);
+            }
+        });
+        return out;
+    }
+
+    /** o[oOff + i] = x[xOff + i*xs] op y[yOff + i*ys] for i < n, where xs and ys are 0 or 1. */
+    static void binaryRun(BinaryOp op, float[] x, int xOff, int xs, float[] y, int yOff, int ys, float[] o, int oOff, int n) {
+        int i = 0;
+        if (Simd.ENABLED && xs == 1 && ys == 1) {
+            int len = Simd.F.length(), bound = Simd.F.loopBound(n);
+            for (; i < bound; i += len) {
+                FloatVector va = FloatVector.fromArray(Simd.F, x, xOff + i), vb = FloatVector.fromArray(Simd.F, y, yOff + i);
+                FloatVector vr = switch (op) {
+                    case ADD -> va.add(vb);
+                    case SUB -> va.sub(vb);
+                    case MUL -> va.mul(vb);
+                    case DIV -> va.div(vb);
+                };
+                vr.intoArray(o, oOff + i);
+            }
+        }
+        for (; i < n; i++) o[oOff + i] = op.apply(x[xOff + i * xs], y[yOff + i * ys]);
+    }
+
+    @Override
+    public Tensor unary(UnaryOp op, Tensor a) {
+        Tensor out = Tensor.zeros(a.shape());
+        float[] x = a.data(), o = out.data();
+        parallelChunks(x.length, (lo, hi) -> {
+            int i = lo;
+            if (Simd.ENABLED && (op == UnaryOp.NEG || op == UnaryOp.SQUARE || op == UnaryOp.ABS || op == UnaryOp.SQRT)) {
+                int len = Simd.F.length();
+                for (; i + len <= hi; i += len) {
+                    FloatVector v = FloatVector.fromArray(Simd.F, x, i);
+                    FloatVector r = switch (op) {
+                        case NEG -> v.neg();
+                        case SQUARE -> v.mul(v);
+                        case ABS -> v.abs();
+                        default -> v.sqrt();
+                    };
+                    r.intoArray(o, i);
+                }
+            }
+            for (; i < hi; i++) o[i] = op.apply(x[i]);
+        });
+        return out;
+    }
+
+    @Override
+    public Tensor affine(Tensor a, float mul, float add) {
+        Tensor out = Tensor.zeros(a.shape());
+        float[] x = a.data(), o = out.data();
+        parallelChunks(x.length, (lo, hi) -> {
+            int i = lo;
+            if (Simd.ENABLED) {
+                int len = Simd.F.length();
+                for (; i + len <= hi; i += len) {
+                    FloatVector.fromArray(Simd.F, x, i).fma(mul, add).intoArray(o, i);
+                }
+            }
+            for (; i < hi; i++) o[i] = x[i] * mul + add;
+        });
+        return out;
+    }
+
+    // ---- reductions -------------------------------------------------------------------------
+
+    @Override
+    public Tensor sum(Tensor a, int axis) { return reduce(a, axis, false); }
+
+    @Override
+    public Tensor max(Tensor a, int axis) { return reduce(a, axis, true); }
+
+    private static Tensor reduce(Tensor a, int axis, boolean max) {
+        Shape s = a.shape();
+        int ax = s.axis(axis);
+        int outer = s.sizeOf(0, ax), n = s.dim(ax), inner = s.sizeOf(ax + 1, s.rank());
+        int[] od = new int[s.rank() - 1];
+        for (int i = 0, j = 0; i < s.rank(); i++) if (i != ax) od[j++] = s.dim(i);
+        Tensor out = Tensor.zeros(Shape.of(od));
+        float[] x = a.data(), o = out.data();
+        for (int p = 0; p < outer; p++) {
+            int base = p * n * inner, ob = p * inner;
+            if (max) Arrays.fill(o, ob, ob + inner, Float.NEGATIVE_INFINITY);
+            for (int j = 0; j < n; j++) {
+                int row = base + j * inner;
+                for (int q = 0; q < inner; q++) {
+                    o[ob + q] = max ? Math.max(o[ob + q], x[row + q]) : o[ob + q] + x[row + q];
+                }
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public Tensor sumTo(Tensor a, Shape target) {
+        if (a.shape().equals(target)) return a.copy();
+        Shape s = a.shape();
+        int r = s.rank();
+        int[] st = broadcastStrides(target, s);
+        Tensor out = Tensor.zeros(target);
+        float[] x = a.data(), o = out.data();
+        int inner = r == 0 ? 1 : s.dim(r - 1), rows = s.size() / Math.max(1, inner);
+        int[] dims = s.dims();
+        int innerStride = r == 0 ? 0 : st[r - 1];
+        for (int row = 0; row < rows; row++) {
+            int ot = 0, rem = row;
+            for (int d = r - 2; d >= 0; d--) {
+                int idx = rem % dims[d];
+                rem /= dims[d];
+                ot += idx * st[d];
+            }
+            int base = row * inner;
+            if (innerStride == 0) {
+                float acc = 0;
+                for (int q = 0; q < inner; q++) acc += x[base + q];
+                o[ot] += acc;
+            } else {
+                for (int q = 0; q < inner; q++) o[ot + q] += x[base + q];
+            }
+        }
+        return out;
+    }
+
+    // ---- softmax: rows of the last axis -----------------------------------------------------
+
+    @Override
+    public Tensor softmax(Tensor a) { return rowSoftmax(a, false); }
+
+    @Override
+    public Tensor logSoftmax(Tensor a) { return rowSoftmax(a, true); }
+
+    private static Tensor rowSoftmax(Tensor a, boolean log) {
+        int n = a.shape().rank() == 0 ? 1 : a.dim(-1), rows = a.size() / Math.max(1, n);
+        Tensor out = Tensor.zeros(a.shape());
+        float[] x = a.data(), o = out.data();
+        parallelChunks((long) rows * n, rows, (lo, hi) -> {
+            for (int r = lo; r < hi; r++) {
+                int off = r * n;
+                float mx = Float.NEGATIVE_INFINITY;
+                for (int i = 0; i < n; i++) mx = Math.max(mx, x[off + i]);
+                double sum = 0;
+                for (int i = 0; i < n; i++) {
+                    float e = (float) Math.exp(x[off + i] - mx);
+                    o[off + i] = e;
+                    sum += e;
+                }
+                if (log) {
+                    float lse = (float) (mx + Math.log(sum));
+                    for (int i = 0; i < n; i++) o[off + i] = x[off + i] - lse;
+                } else {
+                    float inv = (float) (1 / sum);
+                    for (int i = 0; i < n; i++) o[off + i] *= inv;
+                }
+            }
+        });
+        return out;
+    }
+
+    // ---- layout -----------------------------------------------------------------------------
+
+    @Override
+    public Tensor permute(Tensor a, int[] perm) {
+        Shape s = a.shape();
+        int r = s.rank();
+        int[] od = new int[r], inStrides = s.strides(), ps = new int[r];
+        for (int i = 0; i < r; i++) {
+            od[i] = s.dim(perm[i]);
+            ps[i] = inStrides[perm[i]];
+        }
+        Tensor out = Tensor.zeros(Shape.of(od));
+        float[] x = a.data(), o = out.data();
+        if (r == 0) {
+            o[0] = x[0];
+            return out;
+        }
+        int inner = od[r - 1], innerStride = ps[r - 1], rows = out.size() / Math.max(1, inner);
+        for (int row = 0; row < rows; row++) {
+            int src = 0, rem = row;
+            for (int d = r - 2; d >= 0; d--) {
+                src += (rem % od[d]) * ps[d];
+                rem /= od[d];
+            }
+            int dst = row * inner;
+            if (innerStride == 1) System.arraycopy(x, src, o, dst, inner);
+            else for (int q = 0; q < inner; q++) o[dst + q] = x[src + q * innerStride];
+        }
+        return out;
+    }
+
+    @Override
+    public Tensor slice(Tensor a, int axis, int start, int end) {
+        Shape s = a.shape();
+        int ax = s.axis(axis);
+        int outer = s.sizeOf(0, ax), n = s.dim(ax), inner = s.sizeOf(ax + 1, s.rank()), len = end - start;
+        Tensor out = Tensor.zeros(s.withDim(ax, len));
+        for (int p = 0; p < outer; p++) {
+            System.arraycopy(a.data(), (p * n + start) * inner, out.data(), p * len * inner, len * inner);
+        }
+        return out;
+    }
+
+    @Override
+    public Tensor concat(int axis, Tensor... parts) {
+        Shape s0 = parts[0].shape();
+        int ax = s0.axis(axis);
+        int total = 0;
+        for (Tensor t : parts) total += t.dim(ax);
+        Shape os = s0.withDim(ax, total);
+        Tensor out = Tensor.zeros(os);
+        int outer = s0.sizeOf(0, ax), inner = s0.sizeOf(ax + 1, s0.rank());
+        int at = 0;
+        for (Tensor t : parts) {
+            int n = t.dim(ax);
+            for (int p = 0; p < outer; p++) {
+                System.arraycopy(t.data(), p * n * inner, out.data(), (p * total + at) * inner, n * inner);
+            }
+            at += n;
+        }
+        return out;
+    }
+
+    // ---- RMSNorm over the last axis: x [R, H], g [H] ----------------------------------------
+
+    @Override
+    public Tensor rmsNorm(Tensor x, Tensor g, float eps, float[] rstd) {
+        int h = x.dim(-1), rows = x.size() / h;
+        Tensor out = Tensor.zeros(x.shape());
+        float[] xs = x.data(), gs = g.data(), o = out.data();
+        parallelChunks((long) rows * h, rows, (lo, hi) -> {
+            for (int r = lo; r < hi; r++) {
+                int off = r * h;
+                double ss = 0;
+                for (int i = 0; i < h; i++) ss += (double) xs[off + i] * xs[off + i];
+                float s = (float) (1 / Math.sqrt(ss / h + eps));
+                rstd[r] = s;
+                for (int i = 0; i < h; i++) o[off + i] = xs[off + i] * s * gs[i];
+            }
+        });
+        return out;
+    }
+
+    @Override
+    public Tensor rmsNormBackward(Tensor x, Tensor g, float[] rstd, Tensor dy, Tensor dg) {
+        // y = x * s * g with s = (mean(x^2)+eps)^-1/2:  dx = s*g*dy - s^3/H * x * sum(g*dy*x)
+        int h = x.dim(-1), rows = x.size() / h;
+        Tensor dx = Tensor.zeros(x.shape());
+        float[] xs = x.data(), gs = g.data(), d = dy.data(), o = dx.data();
+        parallelChunks((long) rows * h, rows, (lo, hi) -> {
+            for (int r = lo; r < hi; r++) {
+                int off = r * h;
+                float s = rstd[r];
+                double dot = 0;
+                for (int i = 0; i < h; i++) dot += (double) gs[i] * d[off + i] * xs[off + i];
+                float c = (float) (dot * s * s * s / h);
+                for (int i = 0; i < h; i++) o[off + i] = s * gs[i] * d[off + i] - c * xs[off + i];
+            }
+        });
+        if (dg != null) {
+            float[] dgs = dg.data();
+            for (int r = 0; r < rows; r++) {
+                int off = r * h;
+                float s = rstd[r];
+                for (int i = 0; i < h; i++) dgs[i] += d[off + i] * xs[off + i] * s;
+            }
+        }
+        return dx;
+    }
+
+    // ---- embedding --------------------------------------------------------------------------
+
+    @Override
+    public Tensor embedding(Tensor table, int[] ids) {
+        int v = table.dim(0), h = table.dim(1);
+        Tensor out = Tensor.zeros(ids.length, h);
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] < 0 || ids[i] >= v) {
+                throw new IllegalArgumentException("embedding: id " + ids[i] + " at " + i + " outside vocabulary [0, " + v + ")");
+            }
+            System.arraycopy(table.data(), ids[i] * h, out.data(), i * h, h);
+        }
+        return out;
+    }
+
+    @Override
+    public void embeddingBackward(Tensor dTable, int[] ids, Tensor dy) {
+        int h = dTable.dim(1);
+        float[] dt = dTable.data(), d = dy.data();
+        for (int i = 0; i < ids.length; i++) {
+            int row = ids[i] * h;
+            for (int q = 0; q < h; q++) dt[row + q] += d[i * h + q];
+        }
+    }
+
+    // ---- RoPE: x [B, T, nH, hd], interleaved pairs ------------------------------------------
+
+    @Override
+    public Tensor rope(Tensor x, int[] positions, float theta, boolean inverse) {
+        int b = x.dim(0), t = x.dim(1), nh = x.dim(2), hd = x.dim(3), half = hd / 2;
+        float[] cos = new float[t * half], sin = new float[t * half];
+        for (int p = 0; p < t; p++) {
+            for (int i = 0; i < half; i++) {
+                // Frequencies in float32, as the reference implementations compute them.
+                float freq = (float) (1.0 / Math.pow(theta, (float) (2 * i) / hd));
+                float angle = positions[p] * freq;
+                cos[p * half + i] = (float) Math.cos(angle);
+                sin[p * half + i] = (float) (inverse ? -Math.sin(angle) : Math.sin(angle));
+            }
+        }
+        Tensor out = x.copy();
+        float[] o = out.data();
+        for (int bt = 0; bt < b * t; bt++) {
+            int p = bt % t;
+            for (int h = 0; h < nh; h++) {
+                int off = (bt * nh + h) * hd;
+                for (int i = 0; i < half; i++) {
+                    float c = cos[p * half + i], s = sin[p * half + i];
+                    float x0 = o[off + 2 * i], x1 = o[off + 2 * i + 1];
+                    o[off + 2 * i] = x0 * c - x1 * s;
+                    o[off + 2 * i + 1] = x0 * s + x1 * c;
+                }
+            }
+        }
+        return out;
+    }
+
+    // ---- attention --------------------------------------------------------------------------
+
+    @Override
+    public Tensor attention(Tensor q, Tensor k, Tensor v, int window, float[] lse) {
+        Tensor out = Tensor.zeros(q.shape());
+        Attention.forward(q.data(), k.data(), v.data(), out.data(), lse,
+                q.dim(0), q.dim(1), k.dim(1), q.dim(2), k.dim(2), q.dim(3), window);
+        return out;
+    }
+
+    @Override
+    public void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor out, float[] lse, Tensor dOut,
+                                  Tensor dq, Tensor dk, Tensor dv, int window) {
+        Attention.backward(q.data(), k.data(), v.data(), out.data(), lse, dOut.data(),
+                dq == null ? null : dq.data(), dk == null ? null : dk.data(), dv == null ? null : dv.data(),
+                q.dim(0), q.dim(1), k.dim(1), q.dim(2), k.dim(2), q.dim(3), window);
+    }
+
+    // ---- cross-entropy: logits [R, V] -------------------------------------------------------
+
+    @Override
+    public float[] crossEntropy(Tensor logits, int[] targets) {
+        int v = logits.dim(-1), rows = targets.length;
+        float[] x = logits.data(), loss = new float[rows];
+        parallelChunks((long) rows * v, rows, (lo, hi) -> {
+            for (int r = lo; r < hi; r++) {
+                if (targets[r] < 0) continue;
+                int off = r * v;
+                float mx = Float.NEGATIVE_INFINITY;
+                for (int i = 0; i < v; i++) mx = Math.max(mx, x[off + i]);
+                double sum = 0;
+                for (int i = 0; i < v; i++) sum += Math.exp(x[off + i] - mx);
+                loss[r] = (float) (mx + Math.log(sum) - x[off + targets[r]]);
+            }
+        });
+        return loss;
+    }
+
+    @Override
+    public Tensor crossEntropyBackward(Tensor logits, int[] targets, float[] rowScale) {
+        int v = logits.dim(-1), rows = targets.length;
+        Tensor d = Tensor.zeros(logits.shape());
+        float[] x = logits.data(), o = d.data();
+        parallelChunks((long) rows * v, rows, (lo, hi) -> {
+            for (int r = lo; r < hi; r++) {
+                if (targets[r] < 0 || rowScale[r] == 0) continue;
+                int off = r * v;
+                float mx = Float.NEGATIVE_INFINITY;
+                for (int i = 0; i < v; i++) mx = Math.max(mx, x[off + i]);
+                double sum = 0;
+                for (int i = 0; i < v; i++) {
+                    float e = (float) Math.exp(x[off + i] - mx);
+                    o[off + i] = e;
+                    sum += e;
+                }
+                float scale = (float) (rowScale[r] / sum);
+                for (int i = 0; i < v; i++) o[off + i] *= scale;
+                o[off + targets[r]] -= rowScale[r];
+            }
+        });
+        return d;
+    }
+
+    // ---- in-place updates -------------------------------------------------------------------
+
+    @Override
+    public void addInPlace(Tensor a, Tensor b, float s) {
+        float[] x = a.data(), y = b.data();
+        parallelChunks(x.length, (lo, hi) -> {
+            int i = lo;
+            if (Simd.ENABLED) {
+                int len = Simd.F.length();
+                for (; i + len <= hi; i += len) {
+                    FloatVector.fromArray(Simd.F, y, i).fma(FloatVector.broadcast(Simd.F, s), FloatVector.fromArray(Simd.F, x, i)).intoArray(x, i);
+                }
+            }
+            for (; i < hi; i++) x[i] += s * y[i];
+        });
+    }
+
+    @Override
+    public void adamw(Tensor p, Tensor g, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps,
+                      float weightDecay, int step) {
+        float[] ps = p.data(), gs = g.data(), ms = m.data(), vs = v.data();
+        float bc1 = (float) (1 - Math.pow(beta1, step)), bc2 = (float) (1 - Math.pow(beta2, step));
+        float decay = 1 - lr * weightDecay, stepSize = lr / bc1;
+        float sqrtBc2 = (float) Math.sqrt(bc2);
+        parallelChunks(ps.length, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                float gi = gs[i];
+                ms[i] = beta1 * ms[i] + (1 - beta1) * gi;
+                vs[i] = beta2 * vs[i] + (1 - beta2) * gi * gi;
+                float denom = (float) Math.sqrt(vs[i]) / sqrtBc2 + eps;
+                ps[i] = ps[i] * decay - stepSize * ms[i] / denom;
+            }
+        });
+    }
+
+    // ---- helpers ----------------------------------------------------------------------------
+
+    interface RangeBody { void run(int lo, int hi); }
+
+    /** Splits [0, n) into contiguous chunks run in parallel when n is large. */
+    static void parallelChunks(int n, RangeBody body) { parallelChunks(n, n, body); }
+
+    /** Splits [0, units) into chunks in parallel when the total work {@code work} is large. */
+    static void parallelChunks(long work, int units, RangeBody body) {
+        int tasks = work < PARALLEL_GRAIN ? 1 : Math.min(units, Parallel.threads());
+        if (tasks <= 1) {
+            body.run(0, units);
+            return;
+        }
+        Parallel.forRange(tasks, t -> body.run((int) ((long) units * t / tasks), (int) ((long) units * (t + 1) / tasks)));
+    }
 }

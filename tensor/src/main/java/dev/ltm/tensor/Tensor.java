@@ -147,6 +147,185 @@ public final class Tensor {
         return new Tensor(target, data, backend);
     }
 
+
+    // ---- ops (validated here, run by the backend) -------------------------------------------
+
+    /** The broadcast shape of two shapes (NumPy rules), or an error naming {@code op} and both shapes. */
+    public static Shape broadcastShape(String op, Shape a, Shape b) {
+        int r = Math.max(a.rank(), b.rank());
+        int[] d = new int[r];
+        for (int i = 0; i < r; i++) {
+            int x = i - (r - a.rank()) >= 0 ? a.dim(i - (r - a.rank())) : 1;
+            int y = i - (r - b.rank()) >= 0 ? b.dim(i - (r - b.rank())) : 1;
+            if (x != y && x != 1 && y != 1) {
+                throw new IllegalArgumentException(op + ": shapes " + a + " and " + b + " do not broadcast (axis " + i + ": " + x + " vs " + y + ")");
+            }
+            d[i] = x == 1 ? y : x;
+        }
+        return Shape.of(d);
+    }
+
+    private Tensor binary(BinaryOp op, Tensor other) {
+        sameBackend(op.name().toLowerCase(), other);
+        return backend.binary(op, this, other, broadcastShape(op.name().toLowerCase(), shape, other.shape));
+    }
+
+    private void sameBackend(String op, Tensor other) {
+        if (other.backend != backend) {
+            throw new IllegalArgumentException(op + ": tensors on backends " + backend.name() + " and " + other.backend.name());
+        }
+    }
+
+    /** Elementwise sum with broadcasting. */
+    public Tensor add(Tensor other) { return binary(BinaryOp.ADD, other); }
+
+    /** Elementwise difference with broadcasting. */
+    public Tensor sub(Tensor other) { return binary(BinaryOp.SUB, other); }
+
+    /** Elementwise product with broadcasting. */
+    public Tensor mul(Tensor other) { return binary(BinaryOp.MUL, other); }
+
+    /** Elementwise quotient with broadcasting. */
+    public Tensor div(Tensor other) { return binary(BinaryOp.DIV, other); }
+
+    /** {@code this * s}. */
+    public Tensor scale(float s) { return backend.affine(this, s, 0f); }
+
+    /** {@code this * mul + add}. */
+    public Tensor affine(float mul, float add) { return backend.affine(this, mul, add); }
+
+    /** Elementwise unary op. */
+    public Tensor map(UnaryOp op) { return backend.unary(op, this); }
+
+    /** Elementwise e^x. */
+    public Tensor exp() { return map(UnaryOp.EXP); }
+
+    /** Elementwise natural log. */
+    public Tensor log() { return map(UnaryOp.LOG); }
+
+    /** Elementwise x / (1 + e^-x). */
+    public Tensor silu() { return map(UnaryOp.SILU); }
+
+    /** Sum over one axis (removed). */
+    public Tensor sum(int axis) { return backend.sum(this, shape.axis(axis)); }
+
+    /** Maximum over one axis (removed). */
+    public Tensor max(int axis) {
+        if (shape.dim(axis) == 0) throw new IllegalArgumentException("max: axis " + axis + " of " + shape + " is empty");
+        return backend.max(this, shape.axis(axis));
+    }
+
+    /** Sum of all elements, accumulated in double. */
+    public double sumAll() {
+        double s = 0;
+        for (float x : data) s += x;
+        return s;
+    }
+
+    /** Sums this tensor down to {@code target}, the shape it was broadcast from. */
+    public Tensor sumTo(Shape target) {
+        Shape check = broadcastShape("sumTo", target, shape);
+        if (!check.equals(shape)) throw new IllegalArgumentException("sumTo: " + shape + " is not a broadcast of " + target);
+        return backend.sumTo(this, target);
+    }
+
+    /** Softmax over the last axis. */
+    public Tensor softmax() { return backend.softmax(requireRank("softmax", 1)); }
+
+    /** Log-softmax over the last axis. */
+    public Tensor logSoftmax() { return backend.logSoftmax(requireRank("logSoftmax", 1)); }
+
+    private Tensor requireRank(String op, int min) {
+        if (shape.rank() < min) throw new IllegalArgumentException(op + ": needs rank >= " + min + ", got shape " + shape);
+        return this;
+    }
+
+    /**
+     * Matrix product over the last two axes, batched over the leading ones: [..., M, K] x [..., K, N]
+     * (or a rank-2 right side shared by every batch). The flags transpose each side's last two axes.
+     */
+    public Tensor matmul(Tensor b, boolean transA, boolean transB) {
+        sameBackend("matmul", b);
+        Shape bs = b.shape;
+        if (shape.rank() < 2 || bs.rank() < 2) {
+            throw new IllegalArgumentException("matmul: " + shape + " x " + bs + ": both sides need rank >= 2");
+        }
+        int k1 = transA ? shape.dim(-2) : shape.dim(-1), k2 = transB ? bs.dim(-1) : bs.dim(-2);
+        if (k1 != k2) {
+            throw new IllegalArgumentException("matmul: " + shape + (transA ? "^T" : "") + " x " + bs + (transB ? "^T" : "")
+                    + ": inner dimensions " + k1 + " and " + k2 + " differ");
+        }
+        if (bs.rank() != 2) {
+            boolean same = bs.rank() == shape.rank();
+            for (int i = 0; same && i < shape.rank() - 2; i++) same = shape.dim(i) == bs.dim(i);
+            if (!same) throw new IllegalArgumentException("matmul: " + shape + " x " + bs + ": batch axes differ");
+        }
+        return backend.matmul(this, b, transA, transB);
+    }
+
+    /** Matrix product {@code this x b}. */
+    public Tensor matmul(Tensor b) { return matmul(b, false, false); }
+
+    /** Swaps two axes (a copy). */
+    public Tensor transpose(int a, int b) {
+        int[] perm = new int[shape.rank()];
+        for (int i = 0; i < perm.length; i++) perm[i] = i;
+        int x = shape.axis(a), y = shape.axis(b);
+        perm[x] = y;
+        perm[y] = x;
+        return backend.permute(this, perm);
+    }
+
+    /** Reorders the axes (a copy): result axis i is this tensor's axis {@code perm[i]}. */
+    public Tensor permute(int... perm) {
+        boolean[] seen = new boolean[shape.rank()];
+        boolean ok = perm.length == shape.rank();
+        for (int i = 0; ok && i < perm.length; i++) {
+            ok = perm[i] >= 0 && perm[i] < perm.length && !seen[perm[i]];
+            if (ok) seen[perm[i]] = true;
+        }
+        if (!ok) throw new IllegalArgumentException("permute: " + Arrays.toString(perm) + " is not a permutation of the axes of " + shape);
+        return backend.permute(this, perm.clone());
+    }
+
+    /** Copy of {@code [start, end)} along {@code axis}. */
+    public Tensor slice(int axis, int start, int end) {
+        int ax = shape.axis(axis);
+        if (start < 0 || end > shape.dim(ax) || start > end) {
+            throw new IllegalArgumentException("slice: [" + start + ", " + end + ") out of range for axis " + axis + " of " + shape);
+        }
+        return backend.slice(this, ax, start, end);
+    }
+
+    /** Concatenates tensors along {@code axis}; all other axes must agree. */
+    public static Tensor concat(int axis, Tensor... parts) {
+        if (parts.length == 0) throw new IllegalArgumentException("concat: no tensors");
+        Shape s0 = parts[0].shape;
+        int ax = s0.axis(axis);
+        for (Tensor t : parts) {
+            boolean ok = t.shape.rank() == s0.rank();
+            for (int i = 0; ok && i < s0.rank(); i++) ok = i == ax || t.shape.dim(i) == s0.dim(i);
+            if (!ok) throw new IllegalArgumentException("concat: shapes " + s0 + " and " + t.shape + " differ off axis " + axis);
+            parts[0].sameBackend("concat", t);
+        }
+        return parts[0].backend.concat(ax, parts);
+    }
+
+    /** Splits along {@code axis} into pieces of the given sizes, which must add up to the axis size. */
+    public Tensor[] split(int axis, int... sizes) {
+        int ax = shape.axis(axis), total = 0;
+        for (int s : sizes) {
+            if (s < 0) throw new IllegalArgumentException("split: negative size in " + Arrays.toString(sizes));
+            total += s;
+        }
+        if (total != shape.dim(ax)) {
+            throw new IllegalArgumentException("split: sizes " + Arrays.toString(sizes) + " add to " + total + ", axis " + axis + " of " + shape + " has " + shape.dim(ax));
+        }
+        Tensor[] out = new Tensor[sizes.length];
+        for (int i = 0, at = 0; i < sizes.length; at += sizes[i], i++) out[i] = backend.slice(this, ax, at, at + sizes[i]);
+        return out;
+    }
+
     /** A new tensor of this shape and backend holding {@code values} (not copied). */
     public Tensor like(float[] values, Shape shape) { return new Tensor(shape, values, backend); }
 

@@ -1,0 +1,309 @@
+package dev.ltm.autograd;
+
+import dev.ltm.tensor.Shape;
+import dev.ltm.tensor.Tensor;
+import dev.ltm.tensor.UnaryOp;
+import java.util.Arrays;
+
+/**
+ * The differentiable ops: each computes its value through the tensor engine and, when a parent
+ * requires gradients, records a backward rule that computes only the gradients that are needed
+ * (a linear layer whose weight is a constant never runs the weight-gradient matmul).
+ * Forward and backward of each op sit side by side; shapes are in the first comment line.
+ */
+public final class Ops {
+    private Ops() {}
+
+    // ---- elementwise with broadcasting ------------------------------------------------------
+
+    /** a + b (broadcast). */
+    public static Var add(Var a, Var b) {
+        Tensor out = a.value().add(b.value());
+        return Var.op("add", out, g -> {
+            if (a.requiresGrad()) a.accumulate(g.sumTo(a.shape()));
+            if (b.requiresGrad()) b.accumulate(g.sumTo(b.shape()));
+        }, a, b);
+    }
+
+    /** a - b (broadcast). */
+    public static Var sub(Var a, Var b) {
+        Tensor out = a.value().sub(b.value());
+        return Var.op("sub", out, g -> {
+            if (a.requiresGrad()) a.accumulate(g.sumTo(a.shape()));
+            if (b.requiresGrad()) b.accumulate(g.scale(-1f).sumTo(b.shape()));
+        }, a, b);
+    }
+
+    /** a * b (broadcast). */
+    public static Var mul(Var a, Var b) {
+        Tensor out = a.value().mul(b.value());
+        return Var.op("mul", out, g -> {
+            if (a.requiresGrad()) a.accumulate(g.mul(b.value()).sumTo(a.shape()));
+            if (b.requiresGrad()) b.accumulate(g.mul(a.value()).sumTo(b.shape()));
+        }, a, b);
+    }
+
+    /** a / b (broadcast). */
+    public static Var div(Var a, Var b) {
+        Tensor out = a.value().div(b.value());
+        return Var.op("div", out, g -> {
+            Tensor gb = g.div(b.value());
+            if (a.requiresGrad()) a.accumulate(gb.sumTo(a.shape()));
+            if (b.requiresGrad()) b.accumulate(gb.mul(out).scale(-1f).sumTo(b.shape()));
+        }, a, b);
+    }
+
+    /** a * mul + add, for scalars mul and add. */
+    public static Var affine(Var a, float mul, float add) {
+        return Var.op("affine", a.value().affine(mul, add), g -> a.accumulate(g.scale(mul)), a);
+    }
+
+    /** a * s. */
+    public static Var scale(Var a, float s) { return affine(a, s, 0f); }
+
+    /** e^a. */
+    public static Var exp(Var a) {
+        Tensor out = a.value().exp();
+        return Var.op("exp", out, g -> a.accumulate(g.mul(out)), a);
+    }
+
+    /** ln a. */
+    public static Var log(Var a) {
+        return Var.op("log", a.value().log(), g -> a.accumulate(g.div(a.value())), a);
+    }
+
+    /** a^2. */
+    public static Var square(Var a) {
+        return Var.op("square", a.value().map(UnaryOp.SQUARE), g -> a.accumulate(g.mul(a.value()).scale(2f)), a);
+    }
+
+    /** silu(a) = a * sigmoid(a). */
+    public static Var silu(Var a) {
+        return Var.op("silu", a.value().silu(), g -> {
+            // d/da [a s(a)] = s(a) (1 + a (1 - s(a)))
+            Tensor s = a.value().map(UnaryOp.SIGMOID);
+            Tensor ds = s.mul(a.value().mul(s.affine(-1f, 1f)).affine(1f, 1f));
+            a.accumulate(g.mul(ds));
+        }, a);
+    }
+
+    // ---- reductions -------------------------------------------------------------------------
+
+    /** Sum of all elements, as a rank-0 tensor. */
+    public static Var sum(Var a) {
+        Tensor out = Tensor.scalar((float) a.value().sumAll());
+        return Var.op("sum", out, g -> a.accumulate(Tensor.full(g.item(), a.shape().dims())), a);
+    }
+
+    /** Mean of all elements, as a rank-0 tensor. */
+    public static Var mean(Var a) { return scale(sum(a), 1f / Math.max(1, a.value().size())); }
+
+    /** Sum over one axis (removed from the shape). */
+    public static Var sum(Var a, int axis) {
+        int ax = a.shape().axis(axis);
+        Tensor out = a.value().sum(ax);
+        return Var.op("sumAxis", out, g -> {
+            int[] kept = a.shape().dims();
+            kept[ax] = 1;
+            a.accumulate(Tensor.zeros(a.shape()).add(g.reshape(kept)));
+        }, a);
+    }
+
+    // ---- matrix products --------------------------------------------------------------------
+
+    /** Batched matmul [..., M, K] x [..., K, N] (flags transpose the last two axes of each side). */
+    public static Var matmul(Var a, Var b, boolean transA, boolean transB) {
+        Tensor out = a.value().matmul(b.value(), transA, transB);
+        return Var.op("matmul", out, g -> {
+            // C = op(A) op(B): dop(A) = G op(B)^T, dop(B) = op(A)^T G.
+            if (a.requiresGrad()) {
+                Tensor da = g.matmul(b.value(), false, !transB);
+                if (transA) da = da.transpose(-1, -2);
+                a.accumulate(da);
+            }
+            if (b.requiresGrad()) {
+                Tensor db;
+                if (b.shape().rank() == 2 && a.shape().rank() > 2) {
+                    // b is shared by every batch: fold the batch into the rows and reduce in the GEMM.
+                    Tensor a2 = transA ? a.value().transpose(-1, -2) : a.value();
+                    Tensor a2d = a2.reshape(-1, a2.shape().dim(-1));
+                    Tensor g2d = g.reshape(-1, g.shape().dim(-1));
+                    db = transB ? g2d.matmul(a2d, true, false) : a2d.matmul(g2d, true, false);
+                } else {
+                    db = transB ? g.matmul(a.value(), true, transA) : a.value().matmul(g, !transA, false);
+                }
+                b.accumulate(db);
+            }
+        }, a, b);
+    }
+
+    /** A linear layer without bias: x [..., in] times w [out, in] transposed gives [..., out]. */
+    public static Var linear(Var x, Var w) { return matmul(x, w, false, true); }
+
+    // ---- layout -----------------------------------------------------------------------------
+
+    /** A reshaped view. */
+    public static Var reshape(Var a, int... dims) {
+        Tensor out = a.value().reshape(dims);
+        return Var.op("reshape", out, g -> a.accumulate(g.reshape(a.shape().dims())), a);
+    }
+
+    /** Axis permutation. */
+    public static Var permute(Var a, int... perm) {
+        Tensor out = a.value().permute(perm);
+        int[] inverse = new int[perm.length];
+        for (int i = 0; i < perm.length; i++) inverse[perm[i]] = i;
+        return Var.op("permute", out, g -> a.accumulate(g.permute(inverse)), a);
+    }
+
+    /** Copy of [start, end) along axis. */
+    public static Var slice(Var a, int axis, int start, int end) {
+        int ax = a.shape().axis(axis);
+        Tensor out = a.value().slice(ax, start, end);
+        return Var.op("slice", out, g -> {
+            int n = a.shape().dim(ax);
+            Tensor before = Tensor.zeros(a.shape().withDim(ax, start)), after = Tensor.zeros(a.shape().withDim(ax, n - end));
+            a.accumulate(Tensor.concat(ax, before, g, after));
+        }, a);
+    }
+
+    /** Concatenation along axis. */
+    public static Var concat(int axis, Var... parts) {
+        Tensor[] values = new Tensor[parts.length];
+        int[] sizes = new int[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            values[i] = parts[i].value();
+        }
+        Tensor out = Tensor.concat(axis, values);
+        int ax = out.shape().axis(axis);
+        for (int i = 0; i < parts.length; i++) sizes[i] = parts[i].shape().dim(ax);
+        return Var.op("concat", out, g -> {
+            Tensor[] pieces = g.split(ax, sizes);
+            for (int i = 0; i < parts.length; i++) if (parts[i].requiresGrad()) parts[i].accumulate(pieces[i]);
+        }, parts);
+    }
+
+    // ---- softmax ----------------------------------------------------------------------------
+
+    /** Softmax over the last axis. */
+    public static Var softmax(Var a) {
+        Tensor y = a.value().softmax();
+        return Var.op("softmax", y, g -> {
+            // dx = y * (g - sum(g * y))
+            Tensor gy = g.mul(y);
+            int[] kd = y.shape().dims();
+            kd[kd.length - 1] = 1;
+            a.accumulate(gy.sub(y.mul(gy.sum(-1).reshape(kd))));
+        }, a);
+    }
+
+    /** Log-softmax over the last axis. */
+    public static Var logSoftmax(Var a) {
+        Tensor y = a.value().logSoftmax();
+        return Var.op("logSoftmax", y, g -> {
+            // dx = g - softmax * sum(g)
+            int[] kd = y.shape().dims();
+            kd[kd.length - 1] = 1;
+            a.accumulate(g.sub(y.exp().mul(g.sum(-1).reshape(kd))));
+        }, a);
+    }
+
+    // ---- the model's fused ops --------------------------------------------------------------
+
+    /** RMSNorm over the last axis: x [..., H], gain g [H]: x / sqrt(mean(x^2) + eps) * g. */
+    public static Var rmsNorm(Var x, Var g, float eps) {
+        int h = x.shape().dim(-1);
+        if (g.shape().rank() != 1 || g.shape().dim(0) != h) {
+            throw new IllegalArgumentException("rmsNorm: input " + x.shape() + " and gain " + g.shape() + " differ in width");
+        }
+        float[] rstd = new float[x.value().size() / Math.max(1, h)];
+        Tensor y = x.value().backend().rmsNorm(x.value(), g.value(), eps, rstd);
+        return Var.op("rmsNorm", y, dy -> {
+            Tensor dg = g.requiresGrad() ? Tensor.zeros(g.shape()) : null;
+            Tensor dx = x.value().backend().rmsNormBackward(x.value(), g.value(), rstd, dy, dg);
+            if (x.requiresGrad()) x.accumulate(dx);
+            if (dg != null) g.accumulate(dg);
+        }, x, g);
+    }
+
+    /** Rows of table [V, H] picked by ids: [ids.length, H]. */
+    public static Var embedding(Var table, int[] ids) {
+        if (table.shape().rank() != 2) throw new IllegalArgumentException("embedding: table must be [V, H], got " + table.shape());
+        Tensor out = table.value().backend().embedding(table.value(), ids);
+        return Var.op("embedding", out, g -> {
+            Tensor dt = Tensor.zeros(table.shape());
+            table.value().backend().embeddingBackward(dt, ids, g);
+            table.accumulate(dt);
+        }, table);
+    }
+
+    /** Rotary position embedding of x [B, T, nHeads, headDim] at positions [T] (interleaved pairs). */
+    public static Var rope(Var x, int[] positions, float theta) {
+        Shape s = x.shape();
+        if (s.rank() != 4 || s.dim(1) != positions.length || s.dim(3) % 2 != 0) {
+            throw new IllegalArgumentException("rope: input " + s + " must be [B, T, heads, even headDim] with T = "
+                    + positions.length + " positions");
+        }
+        Tensor out = x.value().backend().rope(x.value(), positions, theta, false);
+        return Var.op("rope", out, g -> x.accumulate(x.value().backend().rope(g, positions, theta, true)), x);
+    }
+
+    /**
+     * Fused attention: q [B, Tq, nH, hd], k and v [B, Tk, nKv, hd] → [B, Tq, nH, hd]; window > 0 is
+     * causal with that window (Tq == Tk), 0 is unmasked (cross-attention).
+     */
+    public static Var attention(Var q, Var k, Var v, int window) {
+        Shape qs = q.shape(), ks = k.shape(), vs = v.shape();
+        if (qs.rank() != 4 || ks.rank() != 4 || !ks.equals(vs) || qs.dim(0) != ks.dim(0) || qs.dim(3) != ks.dim(3)
+                || ks.dim(2) == 0 || qs.dim(2) % ks.dim(2) != 0) {
+            throw new IllegalArgumentException("attention: q " + qs + ", k " + ks + ", v " + vs
+                    + ": expected [B, Tq, nH, hd] and [B, Tk, nKv, hd] with nKv dividing nH");
+        }
+        if (window < 0 || (window > 0 && qs.dim(1) != ks.dim(1))) {
+            throw new IllegalArgumentException("attention: window " + window + " with q " + qs + " and k " + ks
+                    + ": a causal window needs as many keys as queries");
+        }
+        float[] lse = new float[qs.dim(0) * qs.dim(2) * qs.dim(1)];
+        Tensor out = q.value().backend().attention(q.value(), k.value(), v.value(), window, lse);
+        return Var.op("attention", out, g -> {
+            Tensor dq = q.requiresGrad() ? Tensor.zeros(qs) : null;
+            Tensor dk = k.requiresGrad() ? Tensor.zeros(ks) : null;
+            Tensor dv = v.requiresGrad() ? Tensor.zeros(vs) : null;
+            q.value().backend().attentionBackward(q.value(), k.value(), v.value(), out, lse, g, dq, dk, dv, window);
+            if (dq != null) q.accumulate(dq);
+            if (dk != null) k.accumulate(dk);
+            if (dv != null) v.accumulate(dv);
+        }, q, k, v);
+    }
+
+    /**
+     * Weighted cross-entropy sum: logits [R, V], targets [R] (negative = ignored), weights [R]:
+     * returns sum_r weights[r] * (-log softmax(logits_r)[targets_r]) as a rank-0 tensor.
+     */
+    public static Var crossEntropy(Var logits, int[] targets, float[] weights) {
+        Shape s = logits.shape();
+        if (s.rank() != 2 || s.dim(0) != targets.length || weights.length != targets.length) {
+            throw new IllegalArgumentException("crossEntropy: logits " + s + " with " + targets.length + " targets and "
+                    + weights.length + " weights: expected [R, V] with R of each");
+        }
+        int v = s.dim(1);
+        for (int i = 0; i < targets.length; i++) {
+            if (targets[i] >= v) throw new IllegalArgumentException("crossEntropy: target " + targets[i] + " at row " + i + " >= vocabulary " + v);
+        }
+        float[] rows = logits.value().backend().crossEntropy(logits.value(), targets);
+        double total = 0;
+        for (int i = 0; i < rows.length; i++) if (targets[i] >= 0) total += (double) weights[i] * rows[i];
+        return Var.op("crossEntropy", Tensor.scalar((float) total), g -> {
+            float[] scaled = new float[weights.length];
+            for (int i = 0; i < scaled.length; i++) scaled[i] = weights[i] * g.item();
+            logits.accumulate(logits.value().backend().crossEntropyBackward(logits.value(), targets, scaled));
+        }, logits);
+    }
+
+    /** Uniform weights of 1 for {@link #crossEntropy}. */
+    public static float[] ones(int n) {
+        float[] w = new float[n];
+        Arrays.fill(w, 1f);
+        return w;
+    }
+}
