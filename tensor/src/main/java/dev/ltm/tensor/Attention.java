@@ -1,5 +1,6 @@
 package dev.ltm.tensor;
 
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -67,7 +68,7 @@ public final class Attention {
         float[] acc = new float[rows * hd];
         float[] s = new float[BLOCK_K];
         float[] m = new float[rows], l = new float[rows];
-        java.util.Arrays.fill(m, Float.NEGATIVE_INFINITY);
+        Arrays.fill(m, Float.NEGATIVE_INFINITY);
 
         int keyStart = keyLo(i0, window), keyEnd = keyHi(i1 - 1, tk, window);
         for (int j0 = keyStart; j0 < keyEnd; j0 += BLOCK_K) {
@@ -79,12 +80,9 @@ public final class Attention {
                 int n = cHi - cLo;
                 int qOff = qBase + i * qStride;
                 // s_c = scale * q_i . k_j for the visible keys j = cLo + c of this block
+                dotRows(q, qOff, k, kBase + cLo * kStride, kStride, n, hd, scale, s, 0);
                 float blockMax = Float.NEGATIVE_INFINITY;
-                for (int c = 0; c < n; c++) {
-                    float sc = scale * dot(q, qOff, k, kBase + (cLo + c) * kStride, hd);
-                    s[c] = sc;
-                    blockMax = Math.max(blockMax, sc);
-                }
+                for (int c = 0; c < n; c++) blockMax = Math.max(blockMax, s[c]);
                 // online softmax: rescale the running sum and accumulator to the new max
                 float mNew = Math.max(m[r], blockMax);
                 if (m[r] != mNew && l[r] != 0) {
@@ -131,7 +129,7 @@ public final class Attention {
         if (chunks <= 1) {
             Parallel.forRange(groups, u -> backwardGroup(q, k, v, out, lse, dOut, dq,
                     dk, dv, (u / nKvHeads * tk * nKvHeads + u % nKvHeads) * headDim, nKvHeads * headDim,
-                    u / nKvHeads, u % nKvHeads, 0, tq, batch, tq, tk, nHeads, nKvHeads, headDim, window));
+                    u / nKvHeads, u % nKvHeads, 0, tq, tq, tk, nHeads, nKvHeads, headDim, window));
             return;
         }
         int nChunks = chunks;
@@ -145,7 +143,7 @@ public final class Attention {
             dvParts[u] = dvp;
             backwardGroup(q, k, v, out, lse, dOut, dq, dkp, dvp, 0, headDim,
                     grp / nKvHeads, grp % nKvHeads, blkLo * BLOCK_Q, Math.min(tq, blkHi * BLOCK_Q),
-                    batch, tq, tk, nHeads, nKvHeads, headDim, window);
+                    tq, tk, nHeads, nKvHeads, headDim, window);
         });
         Parallel.forRange(groups, grp -> {
             int base = (grp / nKvHeads * tk * nKvHeads + grp % nKvHeads) * headDim, stride = nKvHeads * headDim;
@@ -165,7 +163,7 @@ public final class Attention {
     private static void backwardGroup(float[] q, float[] k, float[] v, float[] out, float[] lse, float[] dOut,
                                       float[] dq, float[] dk, float[] dv, int dkvBase, int dkvStride,
                                       int b, int g, int t0, int t1,
-                                      int batch, int tq, int tk, int nH, int nKv, int hd, int window) {
+                                      int tq, int tk, int nH, int nKv, int hd, int window) {
         int groupSize = nH / nKv;
         int qStride = nH * hd, kStride = nKv * hd;
         int kBase = (b * tk * nKv + g) * hd;
@@ -186,7 +184,7 @@ public final class Attention {
                     int off = qBase + (i0 + r) * qStride;
                     dRow[r] = dot(dOut, off, out, off, hd);
                 }
-                if (dqAcc != null) java.util.Arrays.fill(dqAcc, 0f);
+                if (dqAcc != null) Arrays.fill(dqAcc, 0f);
                 int keyStart = keyLo(i0, window), keyEnd = keyHi(i1 - 1, tk, window);
                 for (int j0 = keyStart; j0 < keyEnd; j0 += BLOCK_K) {
                     int j1 = Math.min(j0 + BLOCK_K, keyEnd), n = j1 - j0;
@@ -199,20 +197,19 @@ public final class Attention {
                         int off = qBase + i * qStride;
                         float lseI = lse[lseBase + i];
                         int pr = r * BLOCK_K;
-                        java.util.Arrays.fill(p, pr, pr + n, 0f);
-                        java.util.Arrays.fill(ds, pr, pr + n, 0f);
-                        for (int c = lo[r]; c < hi[r]; c++) {
-                            // p_ij = exp(scale * q_i . k_j - lse_i)
-                            float sc = scale * dot(q, off, k, kBase + (j0 + c) * kStride, hd);
-                            p[pr + c] = sc - lseI;
-                        }
-                        expInPlace(p, pr + lo[r], hi[r] - lo[r]);
+                        Arrays.fill(p, pr, pr + n, 0f);
+                        Arrays.fill(ds, pr, pr + n, 0f);
+                        int nr = hi[r] - lo[r];
+                        if (nr == 0) continue;
+                        // p_ij = exp(scale * q_i . k_j - lse_i)
+                        dotRows(q, off, k, kBase + (j0 + lo[r]) * kStride, kStride, nr, hd, scale, p, pr + lo[r]);
+                        for (int c = lo[r]; c < hi[r]; c++) p[pr + c] -= lseI;
+                        expInPlace(p, pr + lo[r], nr);
                         if (needDs) {
-                            for (int c = lo[r]; c < hi[r]; c++) {
-                                // ds_ij = p_ij (dOut_i . v_j - D_i), times scale for dq and dk
-                                float dp = dot(dOut, off, v, kBase + (j0 + c) * kStride, hd);
-                                ds[pr + c] = scale * p[pr + c] * (dp - dRow[r]);
-                            }
+                            // ds_ij = p_ij (dOut_i . v_j - D_i), times scale for dq and dk
+                            dotRows(dOut, off, v, kBase + (j0 + lo[r]) * kStride, kStride, nr, hd, 1f, ds, pr + lo[r]);
+                            for (int c = lo[r]; c < hi[r]; c++)
+                                ds[pr + c] = scale * p[pr + c] * (ds[pr + c] - dRow[r]);
                         }
                     }
                     // dv_j += sum_i p_ij dOut_i ; dk_j += sum_i ds_ij q_i
@@ -260,6 +257,43 @@ public final class Attention {
         }
         for (; d < n; d++) sum += a[aOff + d] * b[bOff + d];
         return sum;
+    }
+
+    /**
+     * dst[dstOff + c] = scale * a[aOff..aOff+hd) . row c, for the n rows at rowBase + c * rowStride:
+     * four rows at a time share the loads of a and run four independent FMA chains.
+     */
+    static void dotRows(float[] a, int aOff, float[] rows, int rowBase, int rowStride, int n, int hd,
+                        float scale, float[] dst, int dstOff) {
+        int c = 0;
+        if (Simd.ENABLED && hd >= F.length()) {
+            int bound = F.loopBound(hd);
+            for (; c + 4 <= n; c += 4) {
+                int r0 = rowBase + c * rowStride, r1 = r0 + rowStride, r2 = r1 + rowStride, r3 = r2 + rowStride;
+                FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
+                for (int d = 0; d < bound; d += F.length()) {
+                    FloatVector x = FloatVector.fromArray(F, a, aOff + d);
+                    s0 = x.fma(FloatVector.fromArray(F, rows, r0 + d), s0);
+                    s1 = x.fma(FloatVector.fromArray(F, rows, r1 + d), s1);
+                    s2 = x.fma(FloatVector.fromArray(F, rows, r2 + d), s2);
+                    s3 = x.fma(FloatVector.fromArray(F, rows, r3 + d), s3);
+                }
+                float t0 = s0.reduceLanes(VectorOperators.ADD), t1 = s1.reduceLanes(VectorOperators.ADD);
+                float t2 = s2.reduceLanes(VectorOperators.ADD), t3 = s3.reduceLanes(VectorOperators.ADD);
+                for (int d = bound; d < hd; d++) {
+                    float x = a[aOff + d];
+                    t0 += x * rows[r0 + d];
+                    t1 += x * rows[r1 + d];
+                    t2 += x * rows[r2 + d];
+                    t3 += x * rows[r3 + d];
+                }
+                dst[dstOff + c] = scale * t0;
+                dst[dstOff + c + 1] = scale * t1;
+                dst[dstOff + c + 2] = scale * t2;
+                dst[dstOff + c + 3] = scale * t3;
+            }
+        }
+        for (; c < n; c++) dst[dstOff + c] = scale * dot(a, aOff, rows, rowBase + c * rowStride, hd);
     }
 
     /** acc[off..off+n) *= c. */
@@ -444,8 +478,8 @@ public final class Attention {
                 for (int i = 0; i < tq; i++) {
                     int qOff = ((b * tq + i) * nH + h) * hd;
                     int lo = keyLo(i, window), hi = keyHi(i, tk, window);
-                    java.util.Arrays.fill(p[i], 0);
-                    java.util.Arrays.fill(dp[i], 0);
+                    Arrays.fill(p[i], 0);
+                    Arrays.fill(dp[i], 0);
                     double max = Double.NEGATIVE_INFINITY;
                     for (int j = lo; j < hi; j++) {
                         int kOff = ((b * tk + j) * nKv + g) * hd;
