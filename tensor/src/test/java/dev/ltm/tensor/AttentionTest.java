@@ -50,9 +50,13 @@ class AttentionTest {
         return x;
     }
 
-    /** max |a - b| / max(max |b|, 1e-3): an error relative to the size of the reference. */
+    /**
+     * max |a - b| / max(max |b|, 0.1): an error relative to the size of the reference. The floor
+     * matters where the exact result is 0 (window 1: softmax over one key has no gradient), and
+     * float rounding of dp - D, two O(1) numbers that cancel, is all that is left.
+     */
     static double relError(float[] a, float[] b) {
-        double diff = 0, scale = 1e-3;
+        double diff = 0, scale = 0.1;
         for (int i = 0; i < a.length; i++) {
             diff = Math.max(diff, Math.abs(a[i] - b[i]));
             scale = Math.max(scale, Math.abs(b[i]));
