@@ -6,10 +6,10 @@ __kernel void rope(const int N, const int nHeads, const int hd, const float sign
                    __global const float* x, __global const int* positions, __global const float* invFreq,
                    __global float* out) {
     const int pair = get_global_id(0);
-    const int half = hd / 2;
-    if (pair >= N * nHeads * half) return;
-    const int i = pair % half;
-    const int token = pair / (nHeads * half);
+    const int pairs = hd / 2;
+    if (pair >= N * nHeads * pairs) return;
+    const int i = pair % pairs;
+    const int token = pair / (nHeads * pairs);
     const float angle = (float) positions[token] * invFreq[i];
     const float c = cos(angle), s = sign * sin(angle);
     const int e = pair * 2;
