@@ -103,7 +103,7 @@ public final class ClContext implements AutoCloseable {
     /**
      * Enqueues {@code kernel} from resource {@code program} built with {@code options}; the global
      * size is rounded up to a multiple of the local size, so kernels must bounds-check. Arguments are
-     * ClBuffer (null for a NULL buffer), Integer, Float or {@link Local}. Returns the device time in
+     * ClBuffer (null for a NULL buffer), Integer, Float, int[] (an intN vector such as int8) or {@link Local}. Returns the device time in
      * nanoseconds when {@code timed} (waiting for the kernel), else 0.
      */
     long launch(String program, String options, String kernel, long[] global, long[] local, boolean timed,
@@ -126,6 +126,7 @@ public final class ClContext implements AutoCloseable {
                     }
                     case Integer n -> cl.setKernelArg(k, i, 4, arena.allocateFrom(JAVA_INT, n), kernel);
                     case Float f -> cl.setKernelArg(k, i, 4, arena.allocateFrom(JAVA_FLOAT, f), kernel);
+                    case int[] v -> cl.setKernelArg(k, i, 4L * v.length, arena.allocateFrom(JAVA_INT, v), kernel);
                     case Local l -> cl.setKernelArg(k, i, l.bytes(), MemorySegment.NULL, kernel);
                     default -> throw new IllegalArgumentException(kernel + ": unsupported argument " + a.getClass());
                 }

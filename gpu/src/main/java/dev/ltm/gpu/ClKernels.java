@@ -11,12 +11,18 @@ public final class ClKernels {
     private static final String ROPE = "rope.cl";
     private static final String ADAMW = "adamw.cl";
     private static final String EMBEDDING = "embedding.cl";
+    private static final String LAYOUT = "layout.cl";
+    /** Largest rank of the strided ops (their shapes are passed as OpenCL int8 vectors). */
+    public static final int MAX_RANK = 8;
     private static final long[] ITEMS = {64};
     private static final long[] ROW_GROUP = {128}; // RW in rows.cl
     private static final int PARTIAL_GROUPS = 64;
 
-    /** Binary elementwise operators. */
+    /** Binary elementwise operators, in the order of dev.ltm.tensor.BinaryOp. */
     public enum BinaryOp { ADD, SUB, MUL, DIV }
+
+    /** Unary elementwise operators, in the order of dev.ltm.tensor.UnaryOp. */
+    public enum UnaryOp { NEG, EXP, LOG, SQRT, SQUARE, SILU, SIGMOID, TANH, ABS }
 
     private final ClContext ctx;
 
@@ -50,10 +56,36 @@ public final class ClKernels {
                 op.ordinal(), n, a, aLen, aInner, b, bLen, bInner, out);
     }
 
+    /**
+     * The general NumPy-broadcast form: out is contiguous with shape {@code dims} (rank <= 8) and
+     * operand x is read at {@code xOffset + sum_k idx_k * xStrides[k]}; a broadcast axis has stride 0.
+     */
+    public void binaryStrided(BinaryOp op, int[] dims, ClBuffer a, int aOffset, int[] aStrides, ClBuffer b,
+                              int bOffset, int[] bStrides, ClBuffer out) {
+        String name = "binary_strided " + op.name().toLowerCase();
+        long n = elements(name, dims);
+        need(name, "out", out, n);
+        need(name, "a", a, aOffset + 1 + maxIndex(dims, aStrides));
+        need(name, "b", b, bOffset + 1 + maxIndex(dims, bStrides));
+        ctx.launch(ELEMENTWISE, "", "binary_strided", new long[] {n}, ITEMS, false, op.ordinal(), (int) n, pad(dims, 1),
+                a, aOffset, pad(aStrides, 0), b, bOffset, pad(bStrides, 0), out);
+    }
+
+    /** out = op(a) over n elements. */
+    public void unary(UnaryOp op, ClBuffer a, ClBuffer out, int n) {
+        unaryCheck("unary " + op.name().toLowerCase(), a, out, n);
+        ctx.launch(ELEMENTWISE, "", "unary", new long[] {n}, ITEMS, false, op.ordinal(), n, a, out);
+    }
+
+    /** out = a * mul + add over n elements. */
+    public void affine(ClBuffer a, float mul, float add, ClBuffer out, int n) {
+        unaryCheck("affine", a, out, n);
+        ctx.launch(ELEMENTWISE, "", "affine", new long[] {n}, ITEMS, false, n, a, mul, add, out);
+    }
+
     /** out = a * s over n elements. */
     public void scale(ClBuffer a, float s, ClBuffer out, int n) {
-        unaryCheck("scale", a, out, n);
-        ctx.launch(ELEMENTWISE, "", "scale", new long[] {n}, ITEMS, false, n, a, s, out);
+        affine(a, s, 0f, out, n);
     }
 
     /** y += alpha * x over n elements (gradient accumulation). */
@@ -64,17 +96,17 @@ public final class ClKernels {
 
     /** out = exp(a) over n elements. */
     public void exp(ClBuffer a, ClBuffer out, int n) {
-        unary("exp_forward", a, out, n);
+        unary(UnaryOp.EXP, a, out, n);
     }
 
     /** out = log(a) over n elements. */
     public void log(ClBuffer a, ClBuffer out, int n) {
-        unary("log_forward", a, out, n);
+        unary(UnaryOp.LOG, a, out, n);
     }
 
     /** out = x * sigmoid(x) over n elements. */
     public void siluForward(ClBuffer x, ClBuffer out, int n) {
-        unary("silu_forward", x, out, n);
+        unary(UnaryOp.SILU, x, out, n);
     }
 
     /** dx = dy * silu'(x) over n elements (dx is overwritten). */
@@ -82,11 +114,6 @@ public final class ClKernels {
         unaryCheck("silu_backward", x, dx, n);
         need("silu_backward", "dy", dy, n);
         ctx.launch(ELEMENTWISE, "", "silu_backward", new long[] {n}, ITEMS, false, n, x, dy, dx);
-    }
-
-    private void unary(String kernel, ClBuffer a, ClBuffer out, int n) {
-        unaryCheck(kernel, a, out, n);
-        ctx.launch(ELEMENTWISE, "", kernel, new long[] {n}, ITEMS, false, n, a, out);
     }
 
     private static void unaryCheck(String op, ClBuffer a, ClBuffer out, int n) {
@@ -135,17 +162,18 @@ public final class ClKernels {
 
     /**
      * loss [rows] = -log softmax(logits)[target] per row of logits [rows, vocab]; when dlogits is not
-     * null it receives (softmax - onehot(target)) * scale. A negative target marks an ignored row
-     * (loss 0, gradient 0).
+     * null it receives (softmax - onehot(target)) * scale, times rowScale[r] when rowScale [rows] is
+     * not null. A negative target marks an ignored row (loss 0, gradient 0).
      */
-    public void crossEntropy(ClBuffer logits, ClBuffer targets, ClBuffer loss, ClBuffer dlogits, int rows, int vocab,
-                             float scale) {
+    public void crossEntropy(ClBuffer logits, ClBuffer targets, ClBuffer loss, ClBuffer dlogits, ClBuffer rowScale,
+                             int rows, int vocab, float scale) {
         rowsCheck("cross_entropy", rows, vocab, logits);
         need("cross_entropy", "targets", targets, rows);
         need("cross_entropy", "loss", loss, rows);
         if (dlogits != null) need("cross_entropy", "dlogits", dlogits, (long) rows * vocab);
+        if (rowScale != null) need("cross_entropy", "rowScale", rowScale, rows);
         ctx.launch(ROWS, "", "cross_entropy", rowGroups(rows), ROW_GROUP, false,
-                vocab, logits, targets, loss, dlogits, scale);
+                vocab, logits, targets, loss, dlogits, scale, rowScale);
     }
 
     // ---- reductions (rows.cl) -----------------------------------------------------------------
@@ -175,38 +203,88 @@ public final class ClKernels {
         ctx.launch(ROWS, "", "column_sums", new long[] {cols}, ITEMS, false, rows, cols, x, out, accumulate ? 1 : 0);
     }
 
+    /** x viewed as [outer, len, inner]: out [outer, inner] = the sum over the middle axis. */
+    public void sumAxis(ClBuffer x, ClBuffer out, int outer, int len, int inner) {
+        reduceAxis("sum_axis", x, out, outer, len, inner, false);
+    }
+
+    /** x viewed as [outer, len, inner]: out [outer, inner] = the maximum over the middle axis. */
+    public void maxAxis(ClBuffer x, ClBuffer out, int outer, int len, int inner) {
+        reduceAxis("max_axis", x, out, outer, len, inner, true);
+    }
+
+    private void reduceAxis(String op, ClBuffer x, ClBuffer out, int outer, int len, int inner, boolean max) {
+        if (outer < 0 || len < 1 || inner < 0) {
+            throw new IllegalArgumentException(op + ": bad view [" + outer + ", " + len + ", " + inner + "]");
+        }
+        need(op, "x", x, (long) outer * len * inner);
+        need(op, "out", out, (long) outer * inner);
+        ctx.launch(LAYOUT, "", "reduce_axis", new long[] {(long) outer * inner}, ITEMS, false,
+                outer, len, inner, x, out, max ? 1 : 0);
+    }
+
+    // ---- layout (layout.cl) -------------------------------------------------------------------
+
+    /**
+     * For every index of shape {@code dims} (rank <= 8): dst[dstOffset + idx . dstStrides] =
+     * src[srcOffset + idx . srcStrides]. Permute, slice, concat and broadcast copies are all this.
+     */
+    public void copyStrided(int[] dims, ClBuffer src, int srcOffset, int[] srcStrides, ClBuffer dst, int dstOffset,
+                            int[] dstStrides) {
+        long n = elements("copy_strided", dims);
+        need("copy_strided", "src", src, srcOffset + 1 + maxIndex(dims, srcStrides));
+        need("copy_strided", "dst", dst, dstOffset + 1 + maxIndex(dims, dstStrides));
+        ctx.launch(LAYOUT, "", "copy_strided", new long[] {n}, ITEMS, false, (int) n, pad(dims, 1),
+                src, srcOffset, pad(srcStrides, 0), dst, dstOffset, pad(dstStrides, 0));
+    }
+
+    /** Row-major strides of a contiguous array of shape {@code dims}. */
+    public static int[] contiguousStrides(int[] dims) {
+        int[] s = new int[dims.length];
+        int acc = 1;
+        for (int k = dims.length - 1; k >= 0; k--) {
+            s[k] = acc;
+            acc *= dims[k];
+        }
+        return s;
+    }
+
     // ---- RoPE (rope.cl) -----------------------------------------------------------------------
 
-    /** Rotates pairs (2i, 2i+1) of each head of x [tokens, heads, headDim] by position * theta^(-2i/headDim). */
-    public void ropeForward(ClBuffer x, ClBuffer positions, ClBuffer out, int tokens, int heads, int headDim,
+    /**
+     * Rotates pairs (2i, 2i+1) of each head of x [batch, seq, heads, headDim] by angle
+     * positions[t] / theta^(2i / headDim), positions [seq] shared by the batch.
+     */
+    public void ropeForward(ClBuffer x, ClBuffer positions, ClBuffer out, int batch, int seq, int heads, int headDim,
                             float theta) {
-        rope("rope_forward", 1f, x, positions, out, tokens, heads, headDim, theta);
+        rope("rope_forward", 1f, x, positions, out, batch, seq, heads, headDim, theta);
     }
 
-    /** The backward of {@link #ropeForward}: rotates the gradient by the opposite angle. */
-    public void ropeBackward(ClBuffer dy, ClBuffer positions, ClBuffer dx, int tokens, int heads, int headDim,
+    /** The backward of {@link #ropeForward}: rotates the gradient dy by the opposite angle into dx. */
+    public void ropeBackward(ClBuffer dy, ClBuffer positions, ClBuffer dx, int batch, int seq, int heads, int headDim,
                              float theta) {
-        rope("rope_backward", -1f, dy, positions, dx, tokens, heads, headDim, theta);
+        rope("rope_backward", -1f, dy, positions, dx, batch, seq, heads, headDim, theta);
     }
 
-    private void rope(String op, float sign, ClBuffer x, ClBuffer positions, ClBuffer out, int tokens, int heads,
-                      int headDim, float theta) {
+    private void rope(String op, float sign, ClBuffer x, ClBuffer positions, ClBuffer out, int batch, int seq,
+                      int heads, int headDim, float theta) {
         if (headDim % 2 != 0) throw new IllegalArgumentException(op + ": head dim " + headDim + " is odd");
+        int tokens = batch * seq;
         long n = (long) tokens * heads * headDim;
         need(op, "x", x, n);
         need(op, "out", out, n);
-        need(op, "positions", positions, tokens);
+        need(op, "positions", positions, seq);
         float[] invFreq = ropeInverseFrequencies(headDim, theta);
         try (ClBuffer freq = ctx.buffer(invFreq)) {
             ctx.launch(ROPE, "", "rope", new long[] {n / 2}, ITEMS, false,
-                    tokens, heads, headDim, sign, x, positions, freq, out);
+                    tokens, seq, heads, headDim, sign, x, positions, freq, out);
         }
     }
 
-    /** theta^(-2i / headDim) for i < headDim / 2, computed in double and rounded once. */
+    /** 1 / theta^(2i / headDim) for i < headDim / 2, rounded exactly as the CPU backend rounds it. */
     static float[] ropeInverseFrequencies(int headDim, float theta) {
         float[] f = new float[headDim / 2];
-        for (int i = 0; i < f.length; i++) f[i] = (float) Math.pow(theta, -2.0 * i / headDim);
+        for (int i = 0; i < f.length; i++) f[i] = (float) (1.0 / Math.pow(theta, (float) (2 * i) / headDim));
         return f;
     }
 
@@ -246,6 +324,38 @@ public final class ClKernels {
     }
 
     // ---- helpers ------------------------------------------------------------------------------
+
+    private static long elements(String op, int[] dims) {
+        if (dims.length > MAX_RANK) throw new IllegalArgumentException(op + ": rank " + dims.length + " > " + MAX_RANK);
+        long n = 1;
+        for (int d : dims) {
+            if (d < 0) throw new IllegalArgumentException(op + ": negative dimension in " + java.util.Arrays.toString(dims));
+            n *= d;
+        }
+        if (n > Integer.MAX_VALUE) throw new IllegalArgumentException(op + ": " + n + " elements > 2^31 - 1");
+        return n;
+    }
+
+    /** The largest element index a strided view of shape dims reaches (strides must be >= 0). */
+    private static long maxIndex(int[] dims, int[] strides) {
+        if (strides.length != dims.length) {
+            throw new IllegalArgumentException("strided op: " + strides.length + " strides for rank " + dims.length);
+        }
+        long at = 0;
+        for (int k = 0; k < dims.length; k++) {
+            if (strides[k] < 0) throw new IllegalArgumentException("strided op: negative stride " + strides[k]);
+            if (dims[k] > 0) at += (long) (dims[k] - 1) * strides[k];
+        }
+        return at;
+    }
+
+    /** Left-pads to rank 8 (the kernels' int8) with {@code fill}. */
+    private static int[] pad(int[] v, int fill) {
+        int[] out = new int[MAX_RANK];
+        java.util.Arrays.fill(out, 0, MAX_RANK - v.length, fill);
+        System.arraycopy(v, 0, out, MAX_RANK - v.length, v.length);
+        return out;
+    }
 
     private static long[] rowGroups(int rows) {
         return new long[] {rows * ROW_GROUP[0]};

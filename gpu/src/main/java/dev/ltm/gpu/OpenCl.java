@@ -50,6 +50,7 @@ final class OpenCl {
         return LOAD;
     }
 
+    @SuppressWarnings("restricted") // loading libOpenCL is the point; the module runs with --enable-native-access
     private static Load load() {
         for (String name : new String[] {"libOpenCL.so.1", "libOpenCL.so", "OpenCL"}) {
             try {
@@ -107,6 +108,7 @@ final class OpenCl {
         releaseEvent = bind(lib, "clReleaseEvent", JAVA_INT, ADDRESS);
     }
 
+    @SuppressWarnings("restricted")
     private static MethodHandle bind(SymbolLookup lib, String name, java.lang.foreign.MemoryLayout ret,
                                      java.lang.foreign.MemoryLayout... args) {
         MemorySegment symbol = lib.find(name)

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.ltm.gpu.ClKernels.BinaryOp;
+import dev.ltm.gpu.ClKernels.UnaryOp;
 import dev.ltm.tensor.Rng;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -99,6 +100,123 @@ class ClKernelsTest {
             assertClose("silu backward", out.toFloats(), dsilu, TOL);
             ops.axpy(2.5f, dx, ddy, n);
             assertClose("axpy", ddy.toFloats(), axpy, TOL);
+        }
+    }
+
+    @Test
+    void everyUnaryOpMatchesItsScalarDefinition() {
+        Rng rng = new Rng(40);
+        int n = 517;
+        float[] x = randn(rng, n);
+        for (int i = 0; i < n; i++) x[i] *= 3;
+        try (ClBuffer dx = ctx.buffer(x); ClBuffer out = ctx.buffer(n)) {
+            for (UnaryOp op : UnaryOp.values()) {
+                float[] expected = new float[n];
+                for (int i = 0; i < n; i++) {
+                    double v = op == UnaryOp.LOG || op == UnaryOp.SQRT ? Math.abs(x[i]) : x[i];
+                    expected[i] = (float) switch (op) {
+                        case NEG -> -v;
+                        case EXP -> Math.exp(v);
+                        case LOG -> Math.log(v);
+                        case SQRT -> Math.sqrt(v);
+                        case SQUARE -> v * v;
+                        case SILU -> v / (1 + Math.exp(-v));
+                        case SIGMOID -> 1 / (1 + Math.exp(-v));
+                        case TANH -> Math.tanh(v);
+                        case ABS -> Math.abs(v);
+                    };
+                }
+                ClBuffer in = dx;
+                if (op == UnaryOp.LOG || op == UnaryOp.SQRT) ops.unary(UnaryOp.ABS, dx, in = out, n);
+                ops.unary(op, in, out, n);
+                assertClose("unary " + op, out.toFloats(), expected, TOL);
+            }
+            float[] affine = new float[n];
+            for (int i = 0; i < n; i++) affine[i] = x[i] * 0.5f - 2f;
+            ops.affine(dx, 0.5f, -2f, out, n);
+            assertClose("affine", out.toFloats(), affine, TOL);
+        }
+    }
+
+    @Test
+    void stridedBinaryBroadcastsBothOperandsLikeNumPy() {
+        Rng rng = new Rng(41);
+        // a [3, 1, 5] op b [4, 1] -> out [3, 4, 5]
+        int[] dims = {3, 4, 5};
+        float[] a = randn(rng, 15), b = randn(rng, 4);
+        for (BinaryOp op : BinaryOp.values()) {
+            float[] expected = new float[60];
+            for (int i = 0; i < 3; i++)
+                for (int j = 0; j < 4; j++)
+                    for (int k = 0; k < 5; k++) expected[(i * 4 + j) * 5 + k] = apply(op, a[i * 5 + k], b[j]);
+            try (ClBuffer da = ctx.buffer(a); ClBuffer db = ctx.buffer(b); ClBuffer out = ctx.buffer(60)) {
+                ops.binaryStrided(op, dims, da, 0, new int[] {5, 0, 1}, db, 0, new int[] {0, 1, 0}, out);
+                assertClose("strided " + op, out.toFloats(), expected, TOL);
+            }
+        }
+    }
+
+    @Test
+    void stridedCopyPermutesSlicesAndConcatenates() {
+        Rng rng = new Rng(42);
+        int b = 2, t = 3, h = 5, d = 7;
+        float[] x = randn(rng, b * t * h * d);
+        try (ClBuffer dx = ctx.buffer(x); ClBuffer out = ctx.buffer(x.length); ClBuffer cat = ctx.buffer(2L * x.length)) {
+            // permute [B, T, H, D] -> [B, H, T, D]
+            int[] perm = {0, 2, 1, 3};
+            int[] src = ClKernels.contiguousStrides(new int[] {b, t, h, d});
+            int[] outDims = {b, h, t, d};
+            int[] srcStrides = new int[4];
+            for (int k = 0; k < 4; k++) srcStrides[k] = src[perm[k]];
+            ops.copyStrided(outDims, dx, 0, srcStrides, out, 0, ClKernels.contiguousStrides(outDims));
+            float[] expected = new float[x.length];
+            for (int i0 = 0; i0 < b; i0++)
+                for (int i1 = 0; i1 < h; i1++)
+                    for (int i2 = 0; i2 < t; i2++)
+                        for (int i3 = 0; i3 < d; i3++)
+                            expected[((i0 * h + i1) * t + i2) * d + i3] = x[((i0 * t + i2) * h + i1) * d + i3];
+            assertClose("permute", out.toFloats(), expected, 0);
+            // slice x[:, 1:3, :, :] (a copy)
+            int[] sliceDims = {b, 2, h, d};
+            ops.copyStrided(sliceDims, dx, h * d, src, out, 0, ClKernels.contiguousStrides(sliceDims));
+            float[] slice = new float[b * 2 * h * d];
+            for (int i0 = 0; i0 < b; i0++)
+                System.arraycopy(x, (i0 * t + 1) * h * d, slice, i0 * 2 * h * d, 2 * h * d);
+            float[] got = new float[slice.length];
+            out.download(0, got, 0, got.length);
+            assertClose("slice", got, slice, 0);
+            // concat [x, x] along the last axis -> [B, T, H, 2D]
+            int[] catStrides = ClKernels.contiguousStrides(new int[] {b, t, h, 2 * d});
+            ops.copyStrided(new int[] {b, t, h, d}, dx, 0, src, cat, 0, catStrides);
+            ops.copyStrided(new int[] {b, t, h, d}, dx, 0, src, cat, d, catStrides);
+            float[] both = new float[2 * x.length];
+            for (int r = 0; r < b * t * h; r++) {
+                System.arraycopy(x, r * d, both, r * 2 * d, d);
+                System.arraycopy(x, r * d, both, r * 2 * d + d, d);
+            }
+            assertClose("concat", cat.toFloats(), both, 0);
+        }
+    }
+
+    @Test
+    void sumAndMaxOverAnyAxis() {
+        Rng rng = new Rng(43);
+        int outer = 3, len = 11, inner = 6;
+        float[] x = randn(rng, outer * len * inner);
+        float[] sum = new float[outer * inner], max = new float[outer * inner];
+        java.util.Arrays.fill(max, Float.NEGATIVE_INFINITY);
+        for (int o = 0; o < outer; o++)
+            for (int a = 0; a < len; a++)
+                for (int i = 0; i < inner; i++) {
+                    float v = x[(o * len + a) * inner + i];
+                    sum[o * inner + i] += v;
+                    max[o * inner + i] = Math.max(max[o * inner + i], v);
+                }
+        try (ClBuffer dx = ctx.buffer(x); ClBuffer out = ctx.buffer(outer * inner)) {
+            ops.sumAxis(dx, out, outer, len, inner);
+            assertClose("sum over the middle axis", out.toFloats(), sum, TOL);
+            ops.maxAxis(dx, out, outer, len, inner);
+            assertClose("max over the middle axis", out.toFloats(), max, 0);
         }
     }
 
@@ -207,12 +325,18 @@ class ClKernelsTest {
         try (ClBuffer dL = ctx.buffer(logits); ClBuffer dT = ctx.buffer(targets); ClBuffer dLoss = ctx.buffer(rows);
              ClBuffer dD = ctx.buffer(rows * vocab)) {
             dD.fill(Float.NaN);
-            ops.crossEntropy(dL, dT, dLoss, dD, rows, vocab, scale);
+            ops.crossEntropy(dL, dT, dLoss, dD, null, rows, vocab, scale);
             assertClose("cross-entropy loss", dLoss.toFloats(), loss, TOL);
             assertClose("cross-entropy dlogits", dD.toFloats(), dlogits, TOL);
             dLoss.fill(0);
-            ops.crossEntropy(dL, dT, dLoss, null, rows, vocab, scale);
+            ops.crossEntropy(dL, dT, dLoss, null, null, rows, vocab, scale);
             assertClose("cross-entropy loss without gradient", dLoss.toFloats(), loss, TOL);
+            float[] rowScale = randn(rng, rows), scaled = dlogits.clone();
+            for (int i = 0; i < scaled.length; i++) scaled[i] *= rowScale[i / vocab];
+            try (ClBuffer dS = ctx.buffer(rowScale)) {
+                ops.crossEntropy(dL, dT, dLoss, dD, dS, rows, vocab, scale);
+                assertClose("cross-entropy dlogits with row scales", dD.toFloats(), scaled, TOL);
+            }
         }
     }
 
@@ -249,13 +373,13 @@ class ClKernelsTest {
 
     // ---- RoPE ---------------------------------------------------------------------------------
 
-    static float[] ropeNaive(float[] x, int[] pos, int tokens, int heads, int hd, float theta, int sign) {
+    static float[] ropeNaive(float[] x, int[] pos, int batch, int seq, int heads, int hd, float theta, int sign) {
         float[] out = new float[x.length];
-        for (int t = 0; t < tokens; t++) {
+        for (int t = 0; t < batch * seq; t++) {
             for (int h = 0; h < heads; h++) {
                 for (int i = 0; i < hd / 2; i++) {
-                    float freq = (float) Math.pow(theta, -2.0 * i / hd);
-                    float angle = pos[t] * freq;
+                    float freq = (float) (1.0 / Math.pow(theta, (float) (2 * i) / hd));
+                    float angle = pos[t % seq] * freq;
                     double c = Math.cos(angle), s = sign * Math.sin(angle);
                     int e = (t * heads + h) * hd + 2 * i;
                     out[e] = (float) (x[e] * c - x[e + 1] * s);
@@ -269,20 +393,21 @@ class ClKernelsTest {
     @Test
     void ropeRotatesPairsAndBackwardUndoesIt() {
         Rng rng = new Rng(27);
-        int tokens = 13, heads = 3, hd = 10, n = tokens * heads * hd;
+        int batch = 2, seq = 13, heads = 3, hd = 10, n = batch * seq * heads * hd;
         float[] x = randn(rng, n);
-        int[] pos = new int[tokens];
-        for (int t = 0; t < tokens; t++) pos[t] = rng.nextInt(2048);
+        int[] pos = new int[seq];
+        for (int t = 0; t < seq; t++) pos[t] = rng.nextInt(2048);
         try (ClBuffer dX = ctx.buffer(x); ClBuffer dP = ctx.buffer(pos); ClBuffer y = ctx.buffer(n);
              ClBuffer back = ctx.buffer(n)) {
-            ops.ropeForward(dX, dP, y, tokens, heads, hd, 10000f);
-            assertClose("rope forward", y.toFloats(), ropeNaive(x, pos, tokens, heads, hd, 10000f, 1), TOL);
-            ops.ropeBackward(y, dP, back, tokens, heads, hd, 10000f);
+            ops.ropeForward(dX, dP, y, batch, seq, heads, hd, 10000f);
+            assertClose("rope forward", y.toFloats(), ropeNaive(x, pos, batch, seq, heads, hd, 10000f, 1), TOL);
+            ops.ropeBackward(y, dP, back, batch, seq, heads, hd, 10000f);
             assertClose("rope backward of forward", back.toFloats(), x, TOL);
-            ops.ropeBackward(dX, dP, dX, tokens, heads, hd, 10000f); // in place
-            assertClose("rope backward in place", dX.toFloats(), ropeNaive(x, pos, tokens, heads, hd, 10000f, -1), TOL);
+            ops.ropeBackward(dX, dP, dX, batch, seq, heads, hd, 10000f); // in place
+            assertClose("rope backward in place", dX.toFloats(),
+                    ropeNaive(x, pos, batch, seq, heads, hd, 10000f, -1), TOL);
         }
-        assertThatThrownBy(() -> ops.ropeForward(null, null, null, 1, 1, 3, 10000f))
+        assertThatThrownBy(() -> ops.ropeForward(null, null, null, 1, 1, 1, 3, 10000f))
                 .hasMessageContaining("head dim 3 is odd");
     }
 
