@@ -137,11 +137,15 @@ public final class ClKernels {
 
     // ---- RMSNorm over the last axis (rows.cl) -------------------------------------------------
 
-    /** y = x / sqrt(mean(x^2) + eps) * g for x, y [rows, cols], g [cols]. */
-    public void rmsNormForward(ClBuffer x, ClBuffer g, ClBuffer y, int rows, int cols, float eps) {
+    /**
+     * y = x / sqrt(mean(x^2) + eps) * g for x, y [rows, cols], g [cols]; rstd [rows] (may be null)
+     * receives 1 / sqrt(mean(x^2) + eps).
+     */
+    public void rmsNormForward(ClBuffer x, ClBuffer g, ClBuffer y, ClBuffer rstd, int rows, int cols, float eps) {
         rowsCheck("rmsnorm_forward", rows, cols, x, y);
         need("rmsnorm_forward", "g", g, cols);
-        ctx.launch(ROWS, "", "rmsnorm_forward", rowGroups(rows), ROW_GROUP, false, cols, eps, x, g, y, null);
+        if (rstd != null) need("rmsnorm_forward", "rstd", rstd, rows);
+        ctx.launch(ROWS, "", "rmsnorm_forward", rowGroups(rows), ROW_GROUP, false, cols, eps, x, g, y, rstd);
     }
 
     /** Writes dx [rows, cols] and accumulates dg [cols] += sum over rows of dy * x / rms(x). */

@@ -274,11 +274,12 @@ class ClKernelsTest {
         for (int[] s : new int[][] {{1, 1}, {3, 7}, {9, 131}, {4, 300}}) {
             int rows = s[0], cols = s[1], n = rows * cols;
             float[] x = randn(rng, n), g = randn(rng, cols), dy = randn(rng, n), dg0 = randn(rng, cols);
-            float[] y = new float[n], dx = new float[n], dg = dg0.clone();
+            float[] y = new float[n], dx = new float[n], dg = dg0.clone(), rstd = new float[rows];
             for (int r = 0; r < rows; r++) {
                 double ss = 0;
                 for (int c = 0; c < cols; c++) ss += (double) x[r * cols + c] * x[r * cols + c];
                 double inv = 1 / Math.sqrt(ss / cols + eps);
+                rstd[r] = (float) inv;
                 double dot = 0; // sum dy * g * xhat
                 for (int c = 0; c < cols; c++) {
                     int i = r * cols + c;
@@ -292,9 +293,10 @@ class ClKernelsTest {
                 }
             }
             try (ClBuffer dX = ctx.buffer(x); ClBuffer dG = ctx.buffer(g); ClBuffer dY = ctx.buffer(n);
-                 ClBuffer dDy = ctx.buffer(dy); ClBuffer dDx = ctx.buffer(n); ClBuffer dDg = ctx.buffer(dg0)) {
-                ops.rmsNormForward(dX, dG, dY, rows, cols, eps);
+                 ClBuffer dDy = ctx.buffer(dy); ClBuffer dDx = ctx.buffer(n); ClBuffer dDg = ctx.buffer(dg0); ClBuffer dR = ctx.buffer(rows)) {
+                ops.rmsNormForward(dX, dG, dY, dR, rows, cols, eps);
                 assertClose("rmsnorm " + rows + "x" + cols, dY.toFloats(), y, TOL);
+                assertClose("rmsnorm rstd", dR.toFloats(), rstd, TOL);
                 ops.rmsNormBackward(dX, dG, dDy, dDx, dDg, rows, cols, eps);
                 assertClose("rmsnorm dx", dDx.toFloats(), dx, TOL);
                 assertClose("rmsnorm dg", dDg.toFloats(), dg, TOL);
