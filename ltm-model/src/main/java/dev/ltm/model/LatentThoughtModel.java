@@ -129,7 +129,7 @@ public final class LatentThoughtModel {
 
     /** Runs the z-independent prefix without recording gradients (for frozen weights). */
     public Prefix prefix(Params p, int[][] tokens) {
-        try (NoGrad ignored = NoGrad.enter()) {
+        try (NoGrad _ = NoGrad.enter()) {
             Var h = selfAttentionBlock(p, 0, embed(p, tokens), positions(tokens));
             return new Prefix(tokens, Var.constant(h.value()));
         }

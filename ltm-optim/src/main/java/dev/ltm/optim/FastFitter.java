@@ -88,7 +88,7 @@ public final class FastFitter {
         }
         opt.zeroGrad();
         // Spec 2, step 3: z = mu + eps * sigma at the final point, and one more forward pass for the bound.
-        try (NoGrad ignored = NoGrad.enter()) {
+        try (NoGrad _ = NoGrad.enter()) {
             Var z = q.z();
             Var logits = model.logitsFromPrefix(prefix, frozen, model.config().latentCount() == 0 ? null : z);
             Elbo elbo = Elbo.measure(logits, batch, q);
