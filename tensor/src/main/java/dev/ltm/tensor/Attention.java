@@ -1,57 +1,566 @@
 package dev.ltm.tensor;
 
-/** Placeholder attention with the final signatures; replaced by the fused kernel on merge. */
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Fused scaled dot-product attention with grouped K/V heads and an optional causal sliding
+ * window, forward and backward, on flat float arrays (spec section 1: self- and cross-attention).
+ *
+ * <pre>
+ * q, out, dOut, dq : [B, T, nH,  hd]   index ((b*T + t)*nH  + h)*hd + d
+ * k, v, dk, dv     : [B, S, nKv, hd]   index ((b*S + j)*nKv + g)*hd + d,  g = h / (nH / nKv)
+ * lse              : [B, nH, T]        log-sum-exp of the scaled scores of each query row,
+ *                                      written by forward, read by backward (with out)
+ * scale = 1 / sqrt(hd)
+ * window > 0: S == T, query i sees keys max(0, i-window+1) .. i   (full causal: window = T)
+ * window == 0: no mask, every query sees all S keys (cross-attention)
+ * </pre>
+ *
+ * The fast kernels never build a T x S matrix: forward runs an online softmax (running max and
+ * sum) over blocks of keys, backward recomputes the probabilities from lse. With a window they
+ * visit only the keys inside it, so the cost is O(T * window * hd).
+ */
 public final class Attention {
+    /** Query rows per work unit: one key block is reused from L1 by all of them. */
+    static final int BLOCK_Q = 32;
+    /** Keys per block of the online softmax. */
+    static final int BLOCK_K = 64;
+
+    private static final VectorSpecies<Float> F = Simd.F;
+
     private Attention() {}
 
+    // ---------------------------------------------------------------------------------------
+    // forward
+
+    /**
+     * Writes softmax(q k^T * scale, masked) v into {@code out} and the row log-sum-exps into
+     * {@code lse}; shapes and mask as in the class comment.
+     */
     public static void forward(float[] q, float[] k, float[] v, float[] out, float[] lse,
                                int batch, int tq, int tk, int nHeads, int nKvHeads, int headDim, int window) {
-        float scale = (float) (1 / Math.sqrt(headDim));
-        int group = nHeads / nKvHeads;
-        for (int b = 0; b < batch; b++) for (int h = 0; h < nHeads; h++) for (int i = 0; i < tq; i++) {
-            int kh = h / group;
-            int lo = window > 0 ? Math.max(0, i - window + 1) : 0, hi = window > 0 ? i : tk - 1;
-            double[] s = new double[hi - lo + 1];
-            double mx = Double.NEGATIVE_INFINITY;
-            for (int j = lo; j <= hi; j++) {
-                double d = 0;
-                for (int x = 0; x < headDim; x++) d += q[((b * tq + i) * nHeads + h) * headDim + x] * k[((b * tk + j) * nKvHeads + kh) * headDim + x];
-                s[j - lo] = d * scale;
-                mx = Math.max(mx, s[j - lo]);
+        validate("attention.forward", q, k, v, out, lse, null, null, null, null, false,
+                batch, tq, tk, nHeads, nKvHeads, headDim, window);
+        int qBlocks = (tq + BLOCK_Q - 1) / BLOCK_Q;
+        int units = batch * nHeads * qBlocks;
+        Parallel.forRange(units, u -> {
+            int qb = u % qBlocks, bh = u / qBlocks;
+            forwardBlock(q, k, v, out, lse, bh / nHeads, bh % nHeads, qb * BLOCK_Q,
+                    Math.min(tq, (qb + 1) * BLOCK_Q), tq, tk, nHeads, nKvHeads, headDim, window);
+        });
+    }
+
+    /**
+     * Query rows [i0, i1) of head h of batch b. Working space: acc [BLOCK_Q, hd] and one block
+     * of scores [BLOCK_Q, BLOCK_K].
+     */
+    private static void forwardBlock(float[] q, float[] k, float[] v, float[] out, float[] lse,
+                                     int b, int h, int i0, int i1,
+                                     int tq, int tk, int nH, int nKv, int hd, int window) {
+        int rows = i1 - i0;
+        int g = h / (nH / nKv);
+        int qStride = nH * hd, kStride = nKv * hd;
+        int qBase = (b * tq * nH + h) * hd, kBase = (b * tk * nKv + g) * hd;
+        float scale = (float) (1.0 / Math.sqrt(hd));
+        float[] acc = new float[rows * hd];
+        float[] s = new float[BLOCK_K];
+        float[] m = new float[rows], l = new float[rows];
+        Arrays.fill(m, Float.NEGATIVE_INFINITY);
+
+        int keyStart = keyLo(i0, window), keyEnd = keyHi(i1 - 1, tk, window);
+        for (int j0 = keyStart; j0 < keyEnd; j0 += BLOCK_K) {
+            int j1 = Math.min(j0 + BLOCK_K, keyEnd);
+            for (int r = 0; r < rows; r++) {
+                int i = i0 + r;
+                int cLo = Math.max(j0, keyLo(i, window)), cHi = Math.min(j1, keyHi(i, tk, window));
+                if (cLo >= cHi) continue;
+                int n = cHi - cLo;
+                int qOff = qBase + i * qStride;
+                // s_c = scale * q_i . k_j for the visible keys j = cLo + c of this block
+                dotRows(q, qOff, k, kBase + cLo * kStride, kStride, n, hd, scale, s, 0);
+                float blockMax = Float.NEGATIVE_INFINITY;
+                for (int c = 0; c < n; c++) blockMax = Math.max(blockMax, s[c]);
+                // online softmax: rescale the running sum and accumulator to the new max
+                float mNew = Math.max(m[r], blockMax);
+                if (m[r] != mNew && l[r] != 0) {
+                    float corr = (float) Math.exp(m[r] - mNew);
+                    l[r] *= corr;
+                    scaleRow(acc, r * hd, hd, corr);
+                }
+                m[r] = mNew;
+                l[r] += expShifted(s, n, mNew);
+                // acc_i += sum_c p_c v_j
+                accumulateRows(acc, r * hd, s, 0, n, v, kBase + cLo * kStride, kStride, hd);
             }
-            double sum = 0;
-            for (int j = lo; j <= hi; j++) sum += Math.exp(s[j - lo] - mx);
-            lse[(b * nHeads + h) * tq + i] = (float) (mx + Math.log(sum));
-            for (int x = 0; x < headDim; x++) {
-                double acc = 0;
-                for (int j = lo; j <= hi; j++) acc += Math.exp(s[j - lo] - mx) / sum * v[((b * tk + j) * nKvHeads + kh) * headDim + x];
-                out[((b * tq + i) * nHeads + h) * headDim + x] = (float) acc;
+        }
+        for (int r = 0; r < rows; r++) {
+            int i = i0 + r;
+            int oOff = qBase + i * qStride;
+            float inv = l[r] == 0 ? 0f : 1f / l[r];
+            for (int d = 0; d < hd; d++) out[oOff + d] = acc[r * hd + d] * inv;
+            lse[(b * nH + h) * tq + i] = l[r] == 0 ? Float.NEGATIVE_INFINITY : m[r] + (float) Math.log(l[r]);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // backward
+
+    /**
+     * Adds the gradients of the attention output into {@code dq}, {@code dk}, {@code dv} (any
+     * may be null: not needed), given forward's {@code out} and {@code lse} and the upstream
+     * gradient {@code dOut}.
+     */
+    public static void backward(float[] q, float[] k, float[] v, float[] out, float[] lse, float[] dOut,
+                                float[] dq, float[] dk, float[] dv,
+                                int batch, int tq, int tk, int nHeads, int nKvHeads, int headDim, int window) {
+        validate("attention.backward", q, k, v, out, lse, dOut, dq, dk, dv, true,
+                batch, tq, tk, nHeads, nKvHeads, headDim, window);
+        if (dq == null && dk == null && dv == null) return;
+        int groups = batch * nKvHeads;
+        // dk and dv of one (batch, kv head) are written by one unit only: no data race. When there
+        // are fewer such groups than threads, split the queries into chunks that each add into
+        // their own dk/dv buffer, summed in chunk order afterwards (deterministic).
+        int qBlocks = (tq + BLOCK_Q - 1) / BLOCK_Q;
+        int chunks = (dk == null && dv == null) ? Math.min(qBlocks, Math.max(1, Parallel.threads()))
+                : Math.min(qBlocks, Math.max(1, (Parallel.threads() + groups - 1) / groups));
+        if (chunks <= 1) {
+            Parallel.forRange(groups, u -> backwardGroup(q, k, v, out, lse, dOut, dq,
+                    dk, dv, (u / nKvHeads * tk * nKvHeads + u % nKvHeads) * headDim, nKvHeads * headDim,
+                    u / nKvHeads, u % nKvHeads, 0, tq, tq, tk, nHeads, nKvHeads, headDim, window));
+            return;
+        }
+        int nChunks = chunks;
+        int part = tk * headDim;
+        float[][] dkParts = new float[groups * nChunks][], dvParts = new float[groups * nChunks][];
+        Parallel.forRange(groups * nChunks, u -> {
+            int grp = u / nChunks, c = u % nChunks;
+            int blkLo = (int) ((long) qBlocks * c / nChunks), blkHi = (int) ((long) qBlocks * (c + 1) / nChunks);
+            float[] dkp = dk == null ? null : new float[part], dvp = dv == null ? null : new float[part];
+            dkParts[u] = dkp;
+            dvParts[u] = dvp;
+            backwardGroup(q, k, v, out, lse, dOut, dq, dkp, dvp, 0, headDim,
+                    grp / nKvHeads, grp % nKvHeads, blkLo * BLOCK_Q, Math.min(tq, blkHi * BLOCK_Q),
+                    tq, tk, nHeads, nKvHeads, headDim, window);
+        });
+        Parallel.forRange(groups, grp -> {
+            int base = (grp / nKvHeads * tk * nKvHeads + grp % nKvHeads) * headDim, stride = nKvHeads * headDim;
+            for (int c = 0; c < nChunks; c++) {
+                for (int j = 0; j < tk; j++) {
+                    if (dk != null) addRow(dk, base + j * stride, dkParts[grp * nChunks + c], j * headDim, headDim);
+                    if (dv != null) addRow(dv, base + j * stride, dvParts[grp * nChunks + c], j * headDim, headDim);
+                }
+            }
+        });
+    }
+
+    /**
+     * Query rows [t0, t1) of every query head of kv head g of batch b. Row j of dk/dv is at
+     * {@code dkvBase + j * dkvStride} (the real arrays, or a private partial buffer).
+     */
+    private static void backwardGroup(float[] q, float[] k, float[] v, float[] out, float[] lse, float[] dOut,
+                                      float[] dq, float[] dk, float[] dv, int dkvBase, int dkvStride,
+                                      int b, int g, int t0, int t1,
+                                      int tq, int tk, int nH, int nKv, int hd, int window) {
+        int groupSize = nH / nKv;
+        int qStride = nH * hd, kStride = nKv * hd;
+        int kBase = (b * tk * nKv + g) * hd;
+        float scale = (float) (1.0 / Math.sqrt(hd));
+        boolean needDs = dq != null || dk != null;
+        float[] p = new float[BLOCK_Q * BLOCK_K], ds = new float[BLOCK_Q * BLOCK_K];
+        float[] dRow = new float[BLOCK_Q];
+        float[] dqAcc = dq == null ? null : new float[BLOCK_Q * hd];
+        int[] lo = new int[BLOCK_Q], hi = new int[BLOCK_Q];
+
+        for (int h = g * groupSize; h < (g + 1) * groupSize; h++) {
+            int qBase = (b * tq * nH + h) * hd;
+            int lseBase = (b * nH + h) * tq;
+            for (int i0 = t0; i0 < t1; i0 += BLOCK_Q) {
+                int i1 = Math.min(t1, i0 + BLOCK_Q), rows = i1 - i0;
+                // D_i = dOut_i . out_i
+                for (int r = 0; r < rows; r++) {
+                    int off = qBase + (i0 + r) * qStride;
+                    dRow[r] = dot(dOut, off, out, off, hd);
+                }
+                if (dqAcc != null) Arrays.fill(dqAcc, 0f);
+                int keyStart = keyLo(i0, window), keyEnd = keyHi(i1 - 1, tk, window);
+                for (int j0 = keyStart; j0 < keyEnd; j0 += BLOCK_K) {
+                    int j1 = Math.min(j0 + BLOCK_K, keyEnd), n = j1 - j0;
+                    // P and dS of this [rows, n] tile; zero outside each row's visible keys
+                    for (int r = 0; r < rows; r++) {
+                        int i = i0 + r;
+                        int cLo = Math.max(j0, keyLo(i, window)), cHi = Math.min(j1, keyHi(i, tk, window));
+                        lo[r] = cLo - j0;
+                        hi[r] = Math.max(cLo, cHi) - j0;
+                        int off = qBase + i * qStride;
+                        float lseI = lse[lseBase + i];
+                        int pr = r * BLOCK_K;
+                        Arrays.fill(p, pr, pr + n, 0f);
+                        Arrays.fill(ds, pr, pr + n, 0f);
+                        int nr = hi[r] - lo[r];
+                        if (nr == 0) continue;
+                        // p_ij = exp(scale * q_i . k_j - lse_i)
+                        dotRows(q, off, k, kBase + (j0 + lo[r]) * kStride, kStride, nr, hd, scale, p, pr + lo[r]);
+                        for (int c = lo[r]; c < hi[r]; c++) p[pr + c] -= lseI;
+                        expInPlace(p, pr + lo[r], nr);
+                        if (needDs) {
+                            // ds_ij = p_ij (dOut_i . v_j - D_i), times scale for dq and dk
+                            dotRows(dOut, off, v, kBase + (j0 + lo[r]) * kStride, kStride, nr, hd, 1f, ds, pr + lo[r]);
+                            for (int c = lo[r]; c < hi[r]; c++)
+                                ds[pr + c] = scale * p[pr + c] * (ds[pr + c] - dRow[r]);
+                        }
+                    }
+                    // dv_j += sum_i p_ij dOut_i ; dk_j += sum_i ds_ij q_i
+                    if (dv != null)
+                        accumulateColumns(dv, dkvBase + j0 * dkvStride, dkvStride, p, n, rows, lo, hi,
+                                dOut, qBase + i0 * qStride, qStride, hd);
+                    if (dk != null)
+                        accumulateColumns(dk, dkvBase + j0 * dkvStride, dkvStride, ds, n, rows, lo, hi,
+                                q, qBase + i0 * qStride, qStride, hd);
+                    // dq_i += sum_j ds_ij k_j
+                    if (dqAcc != null)
+                        for (int r = 0; r < rows; r++)
+                            if (lo[r] < hi[r])
+                                accumulateRows(dqAcc, r * hd, ds, r * BLOCK_K + lo[r], hi[r] - lo[r],
+                                        k, kBase + (j0 + lo[r]) * kStride, kStride, hd);
+                }
+                if (dqAcc != null)
+                    for (int r = 0; r < rows; r++)
+                        addRow(dq, qBase + (i0 + r) * qStride, dqAcc, r * hd, hd);
             }
         }
     }
 
-    public static void backward(float[] q, float[] k, float[] v, float[] out, float[] lse, float[] dOut,
-                                float[] dq, float[] dk, float[] dv,
-                                int batch, int tq, int tk, int nHeads, int nKvHeads, int headDim, int window) {
-        float scale = (float) (1 / Math.sqrt(headDim));
-        int group = nHeads / nKvHeads;
-        for (int b = 0; b < batch; b++) for (int h = 0; h < nHeads; h++) for (int i = 0; i < tq; i++) {
-            int kh = h / group, qo = ((b * tq + i) * nHeads + h) * headDim;
-            int lo = window > 0 ? Math.max(0, i - window + 1) : 0, hi = window > 0 ? i : tk - 1;
-            double dd = 0;
-            for (int x = 0; x < headDim; x++) dd += dOut[qo + x] * out[qo + x];
-            for (int j = lo; j <= hi; j++) {
-                int ko = ((b * tk + j) * nKvHeads + kh) * headDim;
-                double s = 0, dp = 0;
-                for (int x = 0; x < headDim; x++) { s += q[qo + x] * k[ko + x]; dp += dOut[qo + x] * v[ko + x]; }
-                double p = Math.exp(s * scale - lse[(b * nHeads + h) * tq + i]);
-                double ds = p * (dp - dd);
-                for (int x = 0; x < headDim; x++) {
-                    if (dv != null) dv[ko + x] += (float) (p * dOut[qo + x]);
-                    if (dq != null) dq[qo + x] += (float) (scale * ds * k[ko + x]);
-                    if (dk != null) dk[ko + x] += (float) (scale * ds * q[qo + x]);
+    // ---------------------------------------------------------------------------------------
+    // mask
+
+    /** First key query i sees. */
+    static int keyLo(int i, int window) { return window > 0 ? Math.max(0, i - window + 1) : 0; }
+
+    /** One past the last key query i sees. */
+    static int keyHi(int i, int tk, int window) { return window > 0 ? i + 1 : tk; }
+
+    // ---------------------------------------------------------------------------------------
+    // small vector kernels over hd, each with its scalar twin
+
+    /** a[aOff..aOff+n) . b[bOff..bOff+n). */
+    static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        int d = 0;
+        float sum = 0f;
+        if (Simd.ENABLED && n >= F.length()) {
+            FloatVector acc = FloatVector.zero(F);
+            for (int bound = F.loopBound(n); d < bound; d += F.length())
+                acc = FloatVector.fromArray(F, a, aOff + d).fma(FloatVector.fromArray(F, b, bOff + d), acc);
+            sum = acc.reduceLanes(VectorOperators.ADD);
+        }
+        for (; d < n; d++) sum += a[aOff + d] * b[bOff + d];
+        return sum;
+    }
+
+    /**
+     * dst[dstOff + c] = scale * a[aOff..aOff+hd) . row c, for the n rows at rowBase + c * rowStride:
+     * four rows at a time share the loads of a and run four independent FMA chains.
+     */
+    static void dotRows(float[] a, int aOff, float[] rows, int rowBase, int rowStride, int n, int hd,
+                        float scale, float[] dst, int dstOff) {
+        int c = 0;
+        if (Simd.ENABLED && hd >= F.length()) {
+            int bound = F.loopBound(hd);
+            for (; c + 4 <= n; c += 4) {
+                int r0 = rowBase + c * rowStride, r1 = r0 + rowStride, r2 = r1 + rowStride, r3 = r2 + rowStride;
+                FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
+                for (int d = 0; d < bound; d += F.length()) {
+                    FloatVector x = FloatVector.fromArray(F, a, aOff + d);
+                    s0 = x.fma(FloatVector.fromArray(F, rows, r0 + d), s0);
+                    s1 = x.fma(FloatVector.fromArray(F, rows, r1 + d), s1);
+                    s2 = x.fma(FloatVector.fromArray(F, rows, r2 + d), s2);
+                    s3 = x.fma(FloatVector.fromArray(F, rows, r3 + d), s3);
+                }
+                float t0 = s0.reduceLanes(VectorOperators.ADD), t1 = s1.reduceLanes(VectorOperators.ADD);
+                float t2 = s2.reduceLanes(VectorOperators.ADD), t3 = s3.reduceLanes(VectorOperators.ADD);
+                for (int d = bound; d < hd; d++) {
+                    float x = a[aOff + d];
+                    t0 += x * rows[r0 + d];
+                    t1 += x * rows[r1 + d];
+                    t2 += x * rows[r2 + d];
+                    t3 += x * rows[r3 + d];
+                }
+                dst[dstOff + c] = scale * t0;
+                dst[dstOff + c + 1] = scale * t1;
+                dst[dstOff + c + 2] = scale * t2;
+                dst[dstOff + c + 3] = scale * t3;
+            }
+        }
+        for (; c < n; c++) dst[dstOff + c] = scale * dot(a, aOff, rows, rowBase + c * rowStride, hd);
+    }
+
+    /** acc[off..off+n) *= c. */
+    private static void scaleRow(float[] acc, int off, int n, float c) {
+        int d = 0;
+        if (Simd.ENABLED)
+            for (int bound = F.loopBound(n); d < bound; d += F.length())
+                FloatVector.fromArray(F, acc, off + d).mul(c).intoArray(acc, off + d);
+        for (; d < n; d++) acc[off + d] *= c;
+    }
+
+    /** dst[dOff..dOff+n) += src[sOff..sOff+n). */
+    private static void addRow(float[] dst, int dOff, float[] src, int sOff, int n) {
+        int d = 0;
+        if (Simd.ENABLED)
+            for (int bound = F.loopBound(n); d < bound; d += F.length())
+                FloatVector.fromArray(F, dst, dOff + d).add(FloatVector.fromArray(F, src, sOff + d))
+                        .intoArray(dst, dOff + d);
+        for (; d < n; d++) dst[dOff + d] += src[sOff + d];
+    }
+
+    /** s[0..n) = exp(s - shift); returns their sum. */
+    private static float expShifted(float[] s, int n, float shift) {
+        int c = 0;
+        float sum = 0f;
+        if (Simd.ENABLED) {
+            FloatVector acc = FloatVector.zero(F);
+            for (int bound = F.loopBound(n); c < bound; c += F.length()) {
+                FloatVector e = FloatVector.fromArray(F, s, c).sub(shift).lanewise(VectorOperators.EXP);
+                e.intoArray(s, c);
+                acc = acc.add(e);
+            }
+            sum = acc.reduceLanes(VectorOperators.ADD);
+        }
+        for (; c < n; c++) {
+            float e = (float) Math.exp(s[c] - shift);
+            s[c] = e;
+            sum += e;
+        }
+        return sum;
+    }
+
+    /** x[off..off+n) = exp(x). */
+    private static void expInPlace(float[] x, int off, int n) {
+        int c = 0;
+        if (Simd.ENABLED)
+            for (int bound = F.loopBound(n); c < bound; c += F.length())
+                FloatVector.fromArray(F, x, off + c).lanewise(VectorOperators.EXP).intoArray(x, off + c);
+        for (; c < n; c++) x[off + c] = (float) Math.exp(x[off + c]);
+    }
+
+    /**
+     * acc[accOff..accOff+hd) += sum_c w[wOff + c] * rows[rowBase + c*rowStride ..+hd) for c in [0, n):
+     * one row of a (weights x rows) product, the accumulator held in a register per vector slice.
+     */
+    private static void accumulateRows(float[] acc, int accOff, float[] w, int wOff, int n,
+                                       float[] rows, int rowBase, int rowStride, int hd) {
+        int d = 0;
+        if (Simd.ENABLED) {
+            for (int bound = F.loopBound(hd); d < bound; d += F.length()) {
+                FloatVector a = FloatVector.fromArray(F, acc, accOff + d);
+                for (int c = 0; c < n; c++)
+                    a = FloatVector.fromArray(F, rows, rowBase + c * rowStride + d).fma(FloatVector.broadcast(F, w[wOff + c]), a);
+                a.intoArray(acc, accOff + d);
+            }
+        }
+        for (; d < hd; d++) {
+            float a = acc[accOff + d];
+            for (int c = 0; c < n; c++) a += w[wOff + c] * rows[rowBase + c * rowStride + d];
+            acc[accOff + d] = a;
+        }
+    }
+
+    /**
+     * For each key column c of a [rows, BLOCK_K] tile w: dst row c += sum_r w[r, c] * src row r,
+     * summing only the rows whose visible range [lo[r], hi[r]) holds c.
+     */
+    private static void accumulateColumns(float[] dst, int dstBase, int dstStride, float[] w, int n,
+                                          int rows, int[] lo, int[] hi,
+                                          float[] src, int srcBase, int srcStride, int hd) {
+        for (int c = 0; c < n; c++) {
+            int rLo = 0, rHi = rows;
+            while (rLo < rows && !(lo[rLo] <= c && c < hi[rLo])) rLo++;
+            while (rHi > rLo && !(lo[rHi - 1] <= c && c < hi[rHi - 1])) rHi--;
+            if (rLo >= rHi) continue;
+            int dOff = dstBase + c * dstStride;
+            int d = 0;
+            if (Simd.ENABLED) {
+                for (int bound = F.loopBound(hd); d < bound; d += F.length()) {
+                    FloatVector a = FloatVector.fromArray(F, dst, dOff + d);
+                    for (int r = rLo; r < rHi; r++)
+                        a = FloatVector.fromArray(F, src, srcBase + r * srcStride + d).fma(FloatVector.broadcast(F, w[r * BLOCK_K + c]), a);
+                    a.intoArray(dst, dOff + d);
+                }
+            }
+            for (; d < hd; d++) {
+                float a = dst[dOff + d];
+                for (int r = rLo; r < rHi; r++) a += w[r * BLOCK_K + c] * src[srcBase + r * srcStride + d];
+                dst[dOff + d] = a;
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // naive references: the full [T, S] score matrix per (batch, head), in double
+
+    /** Reference forward: builds every score row in double; same contract as {@link #forward}. */
+    static void forwardNaive(float[] q, float[] k, float[] v, float[] out, float[] lse,
+                             int batch, int tq, int tk, int nHeads, int nKvHeads, int headDim, int window) {
+        validate("attention.forwardNaive", q, k, v, out, lse, null, null, null, null, false,
+                batch, tq, tk, nHeads, nKvHeads, headDim, window);
+        double[] outD = new double[out.length], lseD = new double[lse.length];
+        forwardNaive(toDouble(q), toDouble(k), toDouble(v), outD, lseD, batch, tq, tk, nHeads, nKvHeads, headDim, window);
+        for (int i = 0; i < out.length; i++) out[i] = (float) outD[i];
+        for (int i = 0; i < lse.length; i++) lse[i] = (float) lseD[i];
+    }
+
+    /** Reference backward: recomputes P from q and k in double (out and lse are not read); accumulates. */
+    static void backwardNaive(float[] q, float[] k, float[] v, float[] out, float[] lse, float[] dOut,
+                              float[] dq, float[] dk, float[] dv,
+                              int batch, int tq, int tk, int nHeads, int nKvHeads, int headDim, int window) {
+        validate("attention.backwardNaive", q, k, v, out, lse, dOut, dq, dk, dv, true,
+                batch, tq, tk, nHeads, nKvHeads, headDim, window);
+        double[] dqD = dq == null ? null : toDouble(dq);
+        double[] dkD = dk == null ? null : toDouble(dk);
+        double[] dvD = dv == null ? null : toDouble(dv);
+        backwardNaive(toDouble(q), toDouble(k), toDouble(v), toDouble(dOut), dqD, dkD, dvD,
+                batch, tq, tk, nHeads, nKvHeads, headDim, window);
+        if (dq != null) for (int i = 0; i < dq.length; i++) dq[i] = (float) dqD[i];
+        if (dk != null) for (int i = 0; i < dk.length; i++) dk[i] = (float) dkD[i];
+        if (dv != null) for (int i = 0; i < dv.length; i++) dv[i] = (float) dvD[i];
+    }
+
+    /** The double-precision reference forward (no validation: callers pass consistent sizes). */
+    static void forwardNaive(double[] q, double[] k, double[] v, double[] out, double[] lse,
+                             int batch, int tq, int tk, int nH, int nKv, int hd, int window) {
+        double scale = 1.0 / Math.sqrt(hd);
+        double[] p = new double[tk];
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < nH; h++) {
+                int g = h / (nH / nKv);
+                for (int i = 0; i < tq; i++) {
+                    int qOff = ((b * tq + i) * nH + h) * hd;
+                    int lo = keyLo(i, window), hi = keyHi(i, tk, window);
+                    double max = Double.NEGATIVE_INFINITY;
+                    for (int j = lo; j < hi; j++) {
+                        int kOff = ((b * tk + j) * nKv + g) * hd;
+                        double s = 0;
+                        for (int d = 0; d < hd; d++) s += q[qOff + d] * k[kOff + d];
+                        p[j] = s * scale;
+                        max = Math.max(max, p[j]);
+                    }
+                    double sum = 0;
+                    for (int j = lo; j < hi; j++) {
+                        p[j] = Math.exp(p[j] - max);
+                        sum += p[j];
+                    }
+                    for (int d = 0; d < hd; d++) {
+                        double o = 0;
+                        for (int j = lo; j < hi; j++) o += p[j] * v[((b * tk + j) * nKv + g) * hd + d];
+                        out[qOff + d] = sum == 0 ? 0 : o / sum;
+                    }
+                    lse[(b * nH + h) * tq + i] = sum == 0 ? Double.NEGATIVE_INFINITY : max + Math.log(sum);
                 }
             }
         }
+    }
+
+    /**
+     * The double-precision reference backward, accumulating into dq, dk, dv (each may be null):
+     * P = softmax(S), dP = dOut V^T, dS = P * (dP - rowsum(P * dP)), dQ = scale dS K,
+     * dK = scale dS^T Q, dV = P^T dOut.
+     */
+    static void backwardNaive(double[] q, double[] k, double[] v, double[] dOut,
+                              double[] dq, double[] dk, double[] dv,
+                              int batch, int tq, int tk, int nH, int nKv, int hd, int window) {
+        double scale = 1.0 / Math.sqrt(hd);
+        double[][] p = new double[tq][tk], dp = new double[tq][tk];
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < nH; h++) {
+                int g = h / (nH / nKv);
+                for (int i = 0; i < tq; i++) {
+                    int qOff = ((b * tq + i) * nH + h) * hd;
+                    int lo = keyLo(i, window), hi = keyHi(i, tk, window);
+                    Arrays.fill(p[i], 0);
+                    Arrays.fill(dp[i], 0);
+                    double max = Double.NEGATIVE_INFINITY;
+                    for (int j = lo; j < hi; j++) {
+                        int kOff = ((b * tk + j) * nKv + g) * hd;
+                        double s = 0, t = 0;
+                        for (int d = 0; d < hd; d++) {
+                            s += q[qOff + d] * k[kOff + d];
+                            t += dOut[qOff + d] * v[kOff + d];
+                        }
+                        p[i][j] = s * scale;
+                        dp[i][j] = t;
+                        max = Math.max(max, p[i][j]);
+                    }
+                    double sum = 0;
+                    for (int j = lo; j < hi; j++) {
+                        p[i][j] = Math.exp(p[i][j] - max);
+                        sum += p[i][j];
+                    }
+                    double rowDot = 0;
+                    for (int j = lo; j < hi; j++) {
+                        p[i][j] /= sum;
+                        rowDot += p[i][j] * dp[i][j];
+                    }
+                    for (int j = lo; j < hi; j++) {
+                        int kOff = ((b * tk + j) * nKv + g) * hd;
+                        double ds = p[i][j] * (dp[i][j] - rowDot);
+                        for (int d = 0; d < hd; d++) {
+                            if (dq != null) dq[qOff + d] += scale * ds * k[kOff + d];
+                            if (dk != null) dk[kOff + d] += scale * ds * q[qOff + d];
+                            if (dv != null) dv[kOff + d] += p[i][j] * dOut[qOff + d];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static double[] toDouble(float[] x) {
+        double[] y = new double[x.length];
+        for (int i = 0; i < x.length; i++) y[i] = x[i];
+        return y;
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // argument checks
+
+    private static void validate(String op, float[] q, float[] k, float[] v, float[] out, float[] lse,
+                                 float[] dOut, float[] dq, float[] dk, float[] dv, boolean backward,
+                                 int batch, int tq, int tk, int nH, int nKv, int hd, int window) {
+        String sizes = " (batch " + batch + ", tq " + tq + ", tk " + tk + ", nHeads " + nH
+                + ", nKvHeads " + nKv + ", headDim " + hd + ", window " + window + ")";
+        if (batch < 0 || tq < 0 || tk < 0)
+            throw new IllegalArgumentException(op + ": negative size" + sizes);
+        if (nH < 1 || nKv < 1 || hd < 1)
+            throw new IllegalArgumentException(op + ": nHeads, nKvHeads and headDim must be >= 1" + sizes);
+        if (nH % nKv != 0)
+            throw new IllegalArgumentException(op + ": nHeads " + nH + " is not a multiple of nKvHeads " + nKv + sizes);
+        if (window < 0)
+            throw new IllegalArgumentException(op + ": window must be >= 0 (0 = no mask)" + sizes);
+        if (window > 0 && tq != tk)
+            throw new IllegalArgumentException(op + ": a causal window needs tq == tk, got tq " + tq + " and tk " + tk + sizes);
+        long qLen = (long) batch * tq * nH * hd, kLen = (long) batch * tk * nKv * hd, lseLen = (long) batch * nH * tq;
+        if (qLen > Integer.MAX_VALUE || kLen > Integer.MAX_VALUE)
+            throw new IllegalArgumentException(op + ": sizes overflow a Java array" + sizes);
+        checkLength(op, "q", q, qLen, sizes);
+        checkLength(op, "k", k, kLen, sizes);
+        checkLength(op, "v", v, kLen, sizes);
+        checkLength(op, "out", out, qLen, sizes);
+        checkLength(op, "lse", lse, lseLen, sizes);
+        if (backward) {
+            checkLength(op, "dOut", dOut, qLen, sizes);
+            if (dq != null) checkLength(op, "dq", dq, qLen, sizes);
+            if (dk != null) checkLength(op, "dk", dk, kLen, sizes);
+            if (dv != null) checkLength(op, "dv", dv, kLen, sizes);
+        }
+    }
+
+    private static void checkLength(String op, String name, float[] a, long expected, String sizes) {
+        if (a == null)
+            throw new IllegalArgumentException(op + ": " + name + " is null" + sizes);
+        if (a.length != expected)
+            throw new IllegalArgumentException(op + ": " + name + " has length " + a.length + ", expected "
+                    + expected + sizes);
     }
 }

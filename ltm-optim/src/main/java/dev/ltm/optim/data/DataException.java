@@ -1,0 +1,10 @@
+package dev.ltm.optim.data;
+
+/** Bad training data (missing or empty corpus, invalid UTF-8, malformed JSONL, too little text); the message is one line. */
+public final class DataException extends RuntimeException {
+    /** An error with a one-line message. */
+    public DataException(String message) { super(message); }
+
+    /** An error with a one-line message and the I/O error behind it. */
+    public DataException(String message, Throwable cause) { super(message, cause); }
+}

@@ -1,0 +1,85 @@
+package dev.ltm.tensor;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Probe of the machine's fused multiply-add throughput with the engine's vector width: the
+ * ceiling against which the GEMM's GFLOP/s are reported.
+ */
+public final class FmaPeak {
+    private static final VectorSpecies<Float> F = Simd.F;
+    /** FMAs per call of {@link #chains}: 12 chains x 256 steps. */
+    private static final int STEPS = 256;
+    private static final int CHAINS = 12;
+
+    private FmaPeak() {}
+
+    /**
+     * Runs 12 independent FMA chains on {@code threads} threads at once for about half a second
+     * (after a short warm-up) and returns the total GFLOP/s, counting 2 flops per lane per FMA.
+     * Each thread times 20 ms slices and keeps its best: on a shared machine the best slice is
+     * the closest estimate of what the core can do.
+     */
+    public static double measureGflops(int threads) {
+        if (threads < 1) throw new IllegalArgumentException("FmaPeak.measureGflops: threads " + threads + " < 1");
+        run(threads, 200_000_000L);            // warm-up: gets chains() compiled by C2
+        return run(threads, 500_000_000L);
+    }
+
+    /** Starts {@code threads} platform threads that spin on FMA chains for {@code nanos}; sums their best slice rates. */
+    private static double run(int threads, long nanos) {
+        double[] best = new double[threads];
+        float[] sink = new float[threads];
+        Thread[] workers = new Thread[threads];
+        long deadline = System.nanoTime() + nanos;
+        double flopsPerCall = (double) STEPS * CHAINS * F.length() * 2;
+        for (int t = 0; t < threads; t++) {
+            int id = t;
+            workers[t] = Thread.ofPlatform().name("fma-peak-" + t).start(() -> {
+                float s = 0;
+                for (long t0 = System.nanoTime(); t0 < deadline; t0 = System.nanoTime()) {
+                    long calls = 0, t1;
+                    do {
+                        for (int r = 0; r < 64; r++) s += chains(1e-7f * (r + 1));
+                        calls += 64;
+                        t1 = System.nanoTime();
+                    } while (t1 - t0 < 20_000_000L);
+                    best[id] = Math.max(best[id], calls * flopsPerCall / (t1 - t0));
+                }
+                sink[id] = s;
+            });
+        }
+        for (Thread w : workers) {
+            try {
+                w.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("FmaPeak: interrupted", e);
+            }
+        }
+        double total = 0;
+        float check = 0;
+        for (int t = 0; t < threads; t++) { total += best[t]; check += sink[t]; }
+        if (Float.isNaN(check)) throw new IllegalStateException("FmaPeak: chains diverged");
+        return total;   // flops per ns = GFLOP/s
+    }
+
+    /** 12 independent chains acc_i = acc_i * x + y, kept in locals so they stay in registers. */
+    static float chains(float eps) {
+        FloatVector x = FloatVector.broadcast(F, 1f), y = FloatVector.broadcast(F, eps);
+        FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F), c2 = FloatVector.zero(F);
+        FloatVector c3 = FloatVector.zero(F), c4 = FloatVector.zero(F), c5 = FloatVector.zero(F);
+        FloatVector c6 = FloatVector.zero(F), c7 = FloatVector.zero(F), c8 = FloatVector.zero(F);
+        FloatVector c9 = FloatVector.zero(F), c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
+        for (int i = 0; i < STEPS; i++) {
+            c0 = c0.fma(x, y); c1 = c1.fma(x, y); c2 = c2.fma(x, y);
+            c3 = c3.fma(x, y); c4 = c4.fma(x, y); c5 = c5.fma(x, y);
+            c6 = c6.fma(x, y); c7 = c7.fma(x, y); c8 = c8.fma(x, y);
+            c9 = c9.fma(x, y); c10 = c10.fma(x, y); c11 = c11.fma(x, y);
+        }
+        FloatVector s = c0.add(c1).add(c2).add(c3).add(c4).add(c5)
+                .add(c6).add(c7).add(c8).add(c9).add(c10).add(c11);
+        return s.lane(0);
+    }
+}

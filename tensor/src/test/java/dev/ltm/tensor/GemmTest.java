@@ -1,0 +1,208 @@
+package dev.ltm.tensor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.assertj.core.data.Offset;
+import org.junit.jupiter.api.Test;
+
+class GemmTest {
+
+    /** One random problem: op(A)[m,k] op(B)[k,n] into C[m,n], each stored with an offset and padded leading dimension. */
+    record Problem(boolean transA, boolean transB, int m, int n, int k,
+                   float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                   float[] c, int cOff, int ldc, boolean accumulate) {
+
+        static Problem random(Rng rng, boolean transA, boolean transB, int m, int n, int k, boolean accumulate) {
+            int aRows = transA ? k : m, aCols = transA ? m : k;
+            int bRows = transB ? n : k, bCols = transB ? k : n;
+            int lda = aCols + rng.nextInt(4), ldb = bCols + rng.nextInt(4), ldc = n + rng.nextInt(4);
+            int aOff = rng.nextInt(5), bOff = rng.nextInt(5), cOff = rng.nextInt(5);
+            float[] a = new float[aOff + aRows * lda + rng.nextInt(3)];
+            float[] b = new float[bOff + bRows * ldb + rng.nextInt(3)];
+            float[] c = new float[cOff + m * ldc + rng.nextInt(3)];
+            rng.fillUniform(a, -1, 1);
+            rng.fillUniform(b, -1, 1);
+            rng.fillUniform(c, -1, 1);
+            return new Problem(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate);
+        }
+
+        float[] naive() {
+            float[] out = c.clone();
+            Gemm.sgemmNaive(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, out, cOff, ldc, accumulate);
+            return out;
+        }
+
+        float[] fast(int threads) {
+            float[] out = c.clone();
+            Gemm.sgemm(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, out, cOff, ldc, accumulate, threads);
+            return out;
+        }
+
+        float[] blocked(int threads, boolean simd) {
+            float[] out = c.clone();
+            Gemm.sgemmParallel(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, out, cOff, ldc, accumulate, threads, simd);
+            return out;
+        }
+
+        /** Per element sum |a||b| (+ |c|): the scale that float rounding error is relative to. */
+        float[] magnitude() {
+            float[] absA = abs(a), absB = abs(b), out = abs(c);
+            Gemm.sgemmNaive(transA, transB, m, n, k, absA, aOff, lda, absB, bOff, ldb, out, cOff, ldc, accumulate);
+            return out;
+        }
+
+        /** Inside C: |got - want| <= 1e-4 * magnitude (k u is under 2e-5 for k <= 300); outside the [m,n] window: untouched. */
+        void assertClose(float[] got, float[] want) {
+            float[] mag = magnitude();
+            for (int i = 0; i < c.length; i++) {
+                int row = (i - cOff) / ldc, col = (i - cOff) % ldc;
+                boolean inside = i >= cOff && row < m && col < n;
+                if (inside) {
+                    assertThat(Math.abs(got[i] - want[i]))
+                            .as("%s C(%d,%d)", this, row, col)
+                            .isLessThanOrEqualTo(1e-4f * mag[i] + 1e-30f);
+                } else {
+                    assertThat(got[i]).as("%s: C[%d] outside the window", this, i).isEqualTo(c[i]);
+                }
+            }
+        }
+
+        @Override public String toString() {
+            return "sgemm(" + (transA ? "T" : "N") + (transB ? "T" : "N") + " m=" + m + " n=" + n + " k=" + k
+                    + (accumulate ? " acc" : "") + ")";
+        }
+    }
+
+    static float[] abs(float[] x) {
+        float[] y = new float[x.length];
+        for (int i = 0; i < x.length; i++) y[i] = Math.abs(x[i]);
+        return y;
+    }
+
+    /** m, n, k: ones, primes, sizes around the tile and block edges, a panel wider than NC. */
+    static final int[][] SHAPES = {
+        {1, 1, 1}, {1, 37, 5}, {5, 1, 37}, {7, 13, 31}, {17, 33, 65}, {6, 32, 64}, {13, 47, 300},
+        {97, 101, 103}, {151, 67, 5}, {3, 200, 131}, {Gemm.MC + 5, 2 * Gemm.NR + 3, Gemm.KC + 1},
+        {7, Gemm.NC + 17, 3},
+    };
+
+    @Test
+    void fastMatchesNaiveOnOddShapesAllTransposesAndAccumulate() {
+        Rng rng = new Rng(11);
+        for (int[] s : SHAPES) {
+            for (int variant = 0; variant < 8; variant++) {
+                Problem p = Problem.random(rng, (variant & 1) != 0, (variant & 2) != 0, s[0], s[1], s[2], (variant & 4) != 0);
+                p.assertClose(p.fast(2), p.naive());
+            }
+        }
+    }
+
+    @Test
+    void randomShapesMatchNaive() {
+        Rng rng = new Rng(23);
+        for (int trial = 0; trial < 30; trial++) {
+            Problem p = Problem.random(rng, rng.nextInt(2) == 1, rng.nextInt(2) == 1,
+                    1 + rng.nextInt(90), 1 + rng.nextInt(90), 1 + rng.nextInt(300), rng.nextInt(2) == 1);
+            p.assertClose(p.fast(Parallel.threads()), p.naive());
+        }
+    }
+
+    @Test
+    void scalarPathMatchesNaive() {
+        Rng rng = new Rng(5);
+        for (int[] s : new int[][] {{1, 1, 1}, {7, 13, 31}, {17, 33, 65}, {Gemm.MC + 5, 2 * Gemm.NR + 3, Gemm.KC + 1}}) {
+            for (int variant = 0; variant < 8; variant++) {
+                Problem p = Problem.random(rng, (variant & 1) != 0, (variant & 2) != 0, s[0], s[1], s[2], (variant & 4) != 0);
+                p.assertClose(p.blocked(2, false), p.naive());
+            }
+        }
+    }
+
+    @Test
+    void vectorAndScalarKernelsAgreeOnOnePackedTile() {
+        Rng rng = new Rng(9);
+        int kc = 37;
+        float[] pa = new float[Gemm.MR * kc], pb = new float[Gemm.NR * kc];
+        rng.fillUniform(pa, -1, 1);
+        rng.fillUniform(pb, -1, 1);
+        int ldc = Gemm.NR + 3;
+        float[] c0 = new float[Gemm.MR * ldc];
+        rng.fillUniform(c0, -1, 1);
+        for (boolean add : new boolean[] {false, true}) {
+            float[] vec = c0.clone(), sca = c0.clone();
+            Gemm.kernel(kc, pa, 0, pb, 0, vec, 0, ldc, add);
+            Gemm.kernelScalar(kc, pa, 0, pb, 0, sca, 0, ldc, add);
+            for (int i = 0; i < vec.length; i++) {
+                assertThat(vec[i]).as("C[%d] add=%s", i, add).isCloseTo(sca[i], Offset.offset(1e-4f));
+            }
+        }
+    }
+
+    @Test
+    void threadCountDoesNotChangeTheResult() {
+        Rng rng = new Rng(3);
+        Problem tall = Problem.random(rng, false, true, 203, 45, 70, false);     // split by rows
+        Problem wide = Problem.random(rng, true, false, 11, 301, 70, true);      // split by columns
+        for (Problem p : new Problem[] {tall, wide}) {
+            assertThat(p.fast(2)).as("%s", p).containsExactly(p.fast(1));
+            assertThat(p.blocked(7, true)).as("%s", p).containsExactly(p.fast(1));
+        }
+    }
+
+    @Test
+    void emptyInnerDimensionZeroesOrKeepsC() {
+        float[] c = {1, 2, 3, 4, 5, 6};
+        float[] kept = c.clone();
+        Gemm.sgemm(false, false, 2, 3, 0, new float[0], 0, 0, new float[0], 0, 3, kept, 0, 3, true);
+        assertThat(kept).containsExactly(c);
+        float[] zeroed = c.clone();
+        Gemm.sgemm(false, false, 2, 3, 0, new float[0], 0, 0, new float[0], 0, 3, zeroed, 0, 3, false);
+        assertThat(zeroed).containsOnly(0f);
+        float[] untouched = c.clone();
+        Gemm.sgemm(false, false, 0, 3, 4, new float[0], 0, 4, new float[12], 0, 3, untouched, 0, 3, false);
+        assertThat(untouched).containsExactly(c);
+    }
+
+    @Test
+    void badArgumentsAreRejectedWithTheSizes() {
+        float[] a = new float[6], b = new float[6], c = new float[4];
+        assertThatThrownBy(() -> Gemm.sgemm(false, false, -1, 2, 3, a, 0, 3, b, 0, 2, c, 0, 2, false))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("sgemm: m=-1 n=2 k=3: negative size");
+        assertThatThrownBy(() -> Gemm.sgemm(false, false, 2, 2, 3, a, 0, 2, b, 0, 2, c, 0, 2, false))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("sgemm: m=2 n=2 k=3: A stored [2, 3] with ld=2 at offset 0: leading dimension < 3");
+        assertThatThrownBy(() -> Gemm.sgemm(false, false, 2, 2, 3, a, 1, 3, b, 0, 2, c, 0, 2, false))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("sgemm: m=2 n=2 k=3: A stored [2, 3] with ld=3 at offset 1: needs 7 floats, array has 6");
+        assertThatThrownBy(() -> Gemm.sgemm(false, true, 2, 2, 3, a, 0, 3, b, 0, 2, c, 0, 2, false))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("sgemm: m=2 n=2 k=3: B stored [2, 3] with ld=2 at offset 0: leading dimension < 3");
+        assertThatThrownBy(() -> Gemm.sgemm(false, false, 2, 2, 3, a, 0, 3, b, 0, 2, new float[3], 0, 2, false))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("sgemm: m=2 n=2 k=3: C stored [2, 2] with ld=2 at offset 0: needs 4 floats, array has 3");
+        assertThatThrownBy(() -> Gemm.sgemm(false, false, 2, 2, 3, a, -1, 3, b, 0, 2, c, 0, 2, false))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("negative offset");
+        assertThatThrownBy(() -> Gemm.sgemm(false, false, 2, 2, 3, a, 0, 3, b, 0, 2, c, 0, 2, false, 0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("sgemm: m=2 n=2 k=3: threads 0 < 1");
+        assertThatThrownBy(() -> Gemm.sgemm(false, false, 2, 2, 3, null, 0, 3, b, 0, 2, c, 0, 2, false))
+                .isInstanceOf(NullPointerException.class).hasMessage("sgemm: m=2 n=2 k=3: A is null");
+        // The valid call the failures above were variations of.
+        Gemm.sgemm(false, false, 2, 2, 3, new float[] {1, 2, 3, 4, 5, 6}, 0, 3, new float[] {1, 0, 0, 1, 1, 1}, 0, 2, c, 0, 2, false);
+        assertThat(c).containsExactly(4, 5, 10, 11);
+    }
+
+    @Test
+    void fmaChainsSumTheirSteps() {
+        assertThat(FmaPeak.chains(1e-3f)).isCloseTo(12 * 256 * 1e-3f, Offset.offset(1e-2f));
+        assertThatThrownBy(() -> FmaPeak.measureGflops(0)).hasMessage("FmaPeak.measureGflops: threads 0 < 1");
+    }
+
+    @Test
+    void naiveIsTheTextbookProduct() {
+        // [2,3] x [3,2] by hand, B transposed in storage.
+        float[] a = {1, 2, 3, 4, 5, 6}, bt = {7, 9, 11, 8, 10, 12}, c = new float[4];
+        Gemm.sgemmNaive(false, true, 2, 2, 3, a, 0, 3, bt, 0, 3, c, 0, 2, false);
+        assertThat(c).containsExactly(58, 64, 139, 154);
+    }
+}
