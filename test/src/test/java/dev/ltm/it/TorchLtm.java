@@ -106,7 +106,8 @@ final class TorchLtm {
     static NDArray klPerSequence(NDArray mu, NDArray logvar) {
         NDArray inner = logvar.add(1f).sub(mu.square()).sub(logvar.exp());
         long b = mu.getShape().get(0);
-        return inner.reshape(b, -1).sum(new int[] {1}).mul(-0.5f);
+        // An explicit row size, as -1 cannot be inferred when N_z = 0 leaves no elements.
+        return inner.reshape(b, mu.size() / b).sum(new int[] {1}).mul(-0.5f);
     }
 
     /** Token NLL summed over each sequence: [B], from logits [B, T, V] and targets [B][T] (negative: not predicted). */
