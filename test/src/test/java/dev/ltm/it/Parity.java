@@ -7,7 +7,11 @@ import dev.ltm.tensor.Tensor;
 import java.util.Map;
 import java.util.TreeMap;
 
-/** Copies between our tensors and DJL's NDArrays, and the relative error every parity test measures. */
+/**
+ * Copies between our tensors and DJL's NDArrays, and the relative error every parity test measures.
+ * Arrays made here are copies in memory PyTorch owns: DJL's create() wraps a Java direct buffer,
+ * and the Torch side should depend on nothing but PyTorch.
+ */
 final class Parity {
     private Parity() {}
 
@@ -30,6 +34,22 @@ final class Parity {
         return diff / Math.max(scale, 1e-30);
     }
 
+    /** Where two tensors differ most, for a failure message: index, both values and the reference's scale. */
+    static String worstEntry(float[] got, float[] want) {
+        int at = 0;
+        double diff = -1, scale = 0;
+        for (int i = 0; i < got.length; i++) {
+            double d = Math.abs((double) got[i] - want[i]);
+            if (!(d <= diff)) {
+                diff = d;
+                at = i;
+            }
+            scale = Math.max(scale, Math.abs(want[i]));
+        }
+        return got.length == 0 ? "empty" : String.format("entry %d of %d: ours %.6g, torch %.6g, max |torch| %.6g", at, got.length,
+                got[at], want[at], scale);
+    }
+
     /** {@link #relErr(float[], float[])} of a scalar. */
     static double relErr(double got, double want) {
         return Math.abs(got - want) / Math.max(Math.abs(want), 1e-30);
@@ -37,8 +57,11 @@ final class Parity {
 
     /** An NDArray with the same shape and values as {@code t}. */
     static NDArray nd(NDManager m, Tensor t) {
-        return m.create(t.data().clone(), djlShape(t.shape()));
+        return owned(m.create(t.data(), djlShape(t.shape())));
     }
+
+    /** A copy of {@code a} in memory that PyTorch allocated and owns. */
+    static NDArray owned(NDArray a) { return a.duplicate(); }
 
     /** A tensor with the same shape and values as {@code a}. */
     static Tensor tensor(NDArray a) {

@@ -80,7 +80,7 @@ final class TorchLtm {
         int b = tokens.length, t = tokens[0].length, v = d.vocab();
         float[] hot = new float[b * t * v];
         for (int i = 0; i < b; i++) for (int j = 0; j < t; j++) hot[(i * t + j) * v + tokens[i][j]] = 1f;
-        return m.create(hot, new Shape(b, t, v)).matMul(w.get("tok_emb"));
+        return Parity.owned(m.create(hot, new Shape(b, t, v))).matMul(w.get("tok_emb"));
     }
 
     /** Vector j of each group sits at position j * (maxSeqLen / N_z) (spec section 1). */
@@ -123,7 +123,7 @@ final class TorchLtm {
             }
         }
         NDArray rows = crossEntropyRows(m, logits.reshape(b * t, s[2]), flat);
-        return rows.mul(m.create(weight, new Shape(b * t))).reshape(b, t).sum(new int[] {1});
+        return rows.mul(Parity.owned(m.create(weight, new Shape(b * t)))).reshape(b, t).sum(new int[] {1});
     }
 
     // ---- the ops, from PyTorch primitives ---------------------------------------------------
@@ -153,8 +153,8 @@ final class TorchLtm {
         float[] p = new float[t];
         for (int i = 0; i < t; i++) p[i] = positions[i];
         NDArray exponent = m.arange(0f, (float) s[3], 2f, DataType.FLOAT32).div((float) s[3]);
-        NDArray freq = m.create(theta).pow(exponent).pow(-1f);
-        NDArray angle = m.create(p, new Shape(t, 1)).mul(freq.reshape(1, half)).reshape(1, t, 1, half);
+        NDArray freq = Parity.owned(m.create(theta)).pow(exponent).pow(-1f);
+        NDArray angle = Parity.owned(m.create(p, new Shape(t, 1))).mul(freq.reshape(1, half)).reshape(1, t, 1, half);
         NDArray cos = angle.cos(), sin = angle.sin();
         NDArray pairs = x.reshape(s[0], s[1], s[2], half, 2);
         NDArray x0 = pairs.get("..., 0"), x1 = pairs.get("..., 1");
@@ -182,7 +182,7 @@ final class TorchLtm {
         NDArray kg = k.transpose(0, 2, 1, 3).reshape(b, nkv, 1, tk, hd);
         NDArray vg = v.transpose(0, 2, 1, 3).reshape(b, nkv, 1, tk, hd);
         NDArray scores = qg.matMul(kg.transpose(0, 1, 2, 4, 3)).mul((float) (1.0 / Math.sqrt(hd)))
-                .add(m.create(mask, new Shape(tq, tk)));
+                .add(Parity.owned(m.create(mask, new Shape(tq, tk))));
         NDArray o = scores.softmax(4).matMul(vg); // [B, nKv, g, Tq, hd]
         return o.transpose(0, 3, 1, 2, 4).reshape(b, tq, nh, hd);
     }
@@ -196,7 +196,7 @@ final class TorchLtm {
             idx[i] = Math.max(0, targets[i]);
             keep[i] = targets[i] >= 0 ? 1f : 0f;
         }
-        NDArray picked = logits.logSoftmax(1).gather(m.create(idx, new Shape(r, 1)), 1).reshape(r);
-        return picked.neg().mul(m.create(keep, new Shape(r)));
+        NDArray picked = logits.logSoftmax(1).gather(Parity.owned(m.create(idx, new Shape(r, 1))), 1).reshape(r);
+        return picked.neg().mul(Parity.owned(m.create(keep, new Shape(r))));
     }
 }

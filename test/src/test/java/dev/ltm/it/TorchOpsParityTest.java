@@ -101,7 +101,7 @@ class TorchOpsParityTest {
         Tensor logits = Tensor.randn(rng, 0, 2, 7, 11);
         check("crossEntropy", rng,
                 v -> Ops.crossEntropy(v[0], targets, weights),
-                (m, a) -> TorchLtm.crossEntropyRows(m, a[0], targets).mul(m.create(weights)).sum(),
+                (m, a) -> TorchLtm.crossEntropyRows(m, a[0], targets).mul(Parity.owned(m.create(weights))).sum(),
                 logits);
     }
 
@@ -145,11 +145,15 @@ class TorchOpsParityTest {
             assertThat(want.getShape().getShape()).as(name + " shape").containsExactly(toLong(out.shape().dims()));
             gc.backward(want.mul(Parity.nd(m, seed)).sum());
 
-            double e = worst.note(name + " value", Parity.relErr(out.value().data(), want.toFloatArray()));
-            assertThat(e).as(name + " value").isLessThan(Parity.TOLERANCE);
+            float[] value = out.value().data(), wantValue = want.toFloatArray();
+            double e = worst.note(name + " value", Parity.relErr(value, wantValue));
+            assertThat(e).as(() -> name + " value (" + Parity.worstEntry(value, wantValue) + ")").isLessThan(Parity.TOLERANCE);
             for (int i = 0; i < inputs.length; i++) {
-                double g = worst.note(name + " grad", Parity.relErr(vars[i].grad().data(), arrays[i].getGradient().toFloatArray()));
-                assertThat(g).as(name + " gradient of input " + i).isLessThan(Parity.TOLERANCE);
+                float[] grad = vars[i].grad().data(), wantGrad = arrays[i].getGradient().toFloatArray();
+                double g = worst.note(name + " grad", Parity.relErr(grad, wantGrad));
+                int input = i;
+                assertThat(g).as(() -> name + " gradient of input " + input + " (" + Parity.worstEntry(grad, wantGrad) + ")")
+                        .isLessThan(Parity.TOLERANCE);
             }
         }
     }
