@@ -131,6 +131,22 @@ class LatentThoughtModelTest {
     }
 
     @Test
+    void slidingWindowLimitsHowFarBackATokenReaches() {
+        // W = 5 over L = 2 layers: position i sees at most tokens i-8..i, so token 0 cannot reach positions >= 9.
+        LtmConfig c = TinyModels.config();
+        Rng rng = new Rng(13);
+        LatentThoughtModel m = new LatentThoughtModel(c, rng);
+        int[][] tokens = TinyModels.tokens(rng, 1, 12, 50);
+        Var z = randomZ(rng, c, 1);
+        float[] before = m.logits(Params.frozen(m), tokens, z).value().data();
+        tokens[0][0] = (tokens[0][0] + 1) % 50;
+        float[] after = m.logits(Params.frozen(m), tokens, z).value().data();
+        for (int i = 9 * 50; i < 12 * 50; i++) assertThat(after[i]).isEqualTo(before[i]);
+        assertThat(after[8 * 50 + 1]).isNotEqualTo(before[8 * 50 + 1]);
+        assertThat(after[50 + 1]).isNotEqualTo(before[50 + 1]);
+    }
+
+    @Test
     void rejectsBadInputsWithClearMessages() {
         LtmConfig c = TinyModels.config();
         LatentThoughtModel m = new LatentThoughtModel(c, new Rng(8));
@@ -190,7 +206,7 @@ class LatentThoughtModelTest {
         frozen.grads().forEach((name, g) -> assertThat(g).as(name).isNull());
         assertThat(q.mu().grad()).isNotNull();
         assertThat(q.logvar().grad()).isNotNull();
-        try (NoGrad ignored = NoGrad.enter()) {
+        try (NoGrad _ = NoGrad.enter()) {
             assertThat(Ops.sum(q.z()).requiresGrad()).isFalse();
         }
     }

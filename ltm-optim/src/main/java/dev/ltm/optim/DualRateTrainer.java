@@ -113,6 +113,9 @@ public final class DualRateTrainer {
     /** The model being trained. */
     public LatentThoughtModel model() { return model; }
 
+    /** The slow optimizer (tests inspect its groups). */
+    AdamW optimizer() { return optimizer; }
+
     /** The AdamW moments by name ({@code m.<param>}, {@code v.<param>}), for a checkpoint. */
     public LinkedHashMap<String, Tensor> optimizerState() { return optimizer.state(); }
 
