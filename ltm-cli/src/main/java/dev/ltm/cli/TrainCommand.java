@@ -89,7 +89,7 @@ final class TrainCommand implements Callable<Integer> {
                 @Override public void onStep(DualRateTrainer.Step step) {
                     tokens[0] += step.tokens();
                     double perSecond = tokens[0] / Math.max(1e-9, (System.nanoTime() - t0) / 1e9);
-                    progress.update(step.step() + 1, String.format("loss %.4f NELBO/token %.4f KL %.2f tok/s %.0f",
+                    progress.update(step.step() + 1, String.format("loss %.3f NELBO/token %.3f KL %.1f %.0f tok/s",
                             step.loss(), step.nelboPerToken(), step.klPerSequence(), perSecond));
                 }
 

@@ -133,7 +133,7 @@ public record Checkpoint(Config config, LatentThoughtModel model, TrainerState t
         return t;
     }
 
-    /** Deletes nothing, reads nothing: whether {@code dir} looks like a checkpoint folder (has config.json). */
+    /** Whether {@code dir} (or the {@code .old} copy an interrupted save left) holds a checkpoint's config.json. */
     public static boolean exists(Path dir) {
         return Files.isRegularFile(dir.resolve("config.json")) || Files.isRegularFile(siblingOld(dir).resolve("config.json"));
     }
