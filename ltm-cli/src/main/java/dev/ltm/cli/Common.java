@@ -1,0 +1,40 @@
+package dev.ltm.cli;
+
+import dev.ltm.optim.Checkpoint;
+import dev.ltm.optim.FastFitter;
+import dev.ltm.tensor.Backend;
+import dev.ltm.tensor.Backends;
+import java.util.Arrays;
+
+/** Option parsing and small helpers the commands share. */
+final class Common {
+    private Common() {}
+
+    /** Selects the device: {@code cpu}, or anything else through {@link Backends#select}, which falls back with one line. */
+    static void selectDevice(String device) {
+        Backend b = Backends.select(device);
+        if (!b.name().toLowerCase().startsWith("cpu")) {
+            System.err.println("ltm: device " + b.name() + " found; this build still trains and decodes with the CPU backend");
+        }
+    }
+
+    /** A comma-separated list of non-negative integers ({@code 0,1,2,4,8,16}), with a one-line error naming the option. */
+    static int[] intList(String option, String text) {
+        try {
+            int[] v = Arrays.stream(text.split(",")).map(String::strip).mapToInt(Integer::parseInt).toArray();
+            for (int x : v) if (x < 0) throw new NumberFormatException("negative");
+            if (v.length == 0) throw new NumberFormatException("empty");
+            return v;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(option + " '" + text + "': expected a comma-separated list of integers >= 0, e.g. 0,1,2,4,8,16");
+        }
+    }
+
+    /** The fast-fit settings a checkpoint was trained with, or the spec's defaults for a model-only checkpoint. */
+    static FastFitter.Settings fast(Checkpoint c) {
+        return c.trainer() != null ? c.trainer().settings().fast() : FastFitter.Settings.defaults();
+    }
+
+    /** {@code --t-fast} or, when not given (-1), the checkpoint's T_fast. */
+    static int tFast(Checkpoint c, int option) { return option >= 0 ? option : fast(c).steps(); }
+}

@@ -1,0 +1,66 @@
+package dev.ltm.cli;
+
+import dev.ltm.model.TokenBatch;
+import dev.ltm.optim.Checkpoint;
+import dev.ltm.optim.Evaluator;
+import dev.ltm.optim.TrainingData;
+import dev.ltm.optim.data.DataException;
+import dev.ltm.optim.data.Packing;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code ltm eval}: the bound per token and the perplexity bound for a list of T_fast values (spec section 3). */
+@Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Evaluate a checkpoint: fit the posterior of each sequence for T_fast steps and report NELBO/token and the perplexity bound.")
+final class EvalCommand implements Callable<Integer> {
+    @Option(names = "--checkpoint", required = true, description = "Checkpoint folder.")
+    Path checkpoint;
+    @Option(names = "--data", description = "A .txt/.md/.jsonl file or folder; default: the validation split of the checkpoint's own training data.")
+    String data;
+    @Option(names = "--t-fast", description = "Comma-separated T_fast values, e.g. 0,1,2,4,8,16,32; default: the checkpoint's T_fast.")
+    String tFast;
+    @Option(names = "--batch", defaultValue = "8", description = "Sequences per fit (default: ${DEFAULT-VALUE}).")
+    int batch;
+    @Option(names = "--max-batches", defaultValue = "0", description = "Evaluate at most this many batches, 0 = all (default: ${DEFAULT-VALUE}).")
+    int maxBatches;
+    @Option(names = "--seed", defaultValue = "0", description = "Seed of the fits (default: ${DEFAULT-VALUE}).")
+    long seed;
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu, opencl or opencl:N (default: ${DEFAULT-VALUE}).")
+    String device;
+
+    @Override public Integer call() {
+        Common.selectDevice(device);
+        int[] tFasts = tFast == null ? null : Common.intList("--t-fast", tFast);
+        if (batch < 1) throw new IllegalArgumentException("--batch " + batch + " must be >= 1");
+        Checkpoint c = Checkpoint.load(checkpoint);
+        if (tFasts == null) tFasts = new int[] {Common.fast(c).steps()};
+        List<TokenBatch> batches = TrainingData.inOrder(windows(c), batch, maxBatches);
+        Evaluator evaluator = new Evaluator(c.model(), Common.fast(c), seed);
+        List<Evaluator.Result> results = new ArrayList<>();
+        try (Progress progress = new Progress("eval", 0, (long) tFasts.length * batches.size())) {
+            for (int t : tFasts) {
+                int done = results.size() * batches.size();
+                results.add(evaluator.evaluate(batches, t, i -> progress.update(done + i + 1, "T_fast " + t)));
+            }
+        }
+        Evaluator.Result first = results.getFirst();
+        System.out.printf("%d sequences, %d predicted tokens%n", first.sequences(), first.tokens());
+        System.out.print(Evaluator.table(results));
+        return 0;
+    }
+
+    /** The evaluation windows: the given corpus packed at the checkpoint's length, or its own validation split. */
+    private Packing.Packed windows(Checkpoint c) {
+        int seqLen = c.config().data() != null ? c.config().data().seqLen() : c.config().model().maxSeqLen();
+        if (data != null) return Packing.packConcatenated(TrainingData.documents(new Checkpoint.DataSpec(data, 0, 0, seqLen, 0, "concatenated")), c.tokenizer(), seqLen);
+        Checkpoint.DataSpec spec = c.config().data();
+        if (spec == null || spec.source().startsWith("memory:")) throw new DataException("the checkpoint names no corpus of its own: give --data");
+        Packing.Packed val = TrainingData.dataset(spec, c.tokenizer()).validation();
+        if (val.size() == 0) throw new DataException("the checkpoint's data has no validation split (--val-fraction 0): give --data");
+        return val;
+    }
+}
