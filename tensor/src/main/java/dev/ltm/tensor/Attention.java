@@ -253,7 +253,7 @@ public final class Attention {
             FloatVector acc = FloatVector.zero(F);
             for (int bound = F.loopBound(n); d < bound; d += F.length())
                 acc = FloatVector.fromArray(F, a, aOff + d).fma(FloatVector.fromArray(F, b, bOff + d), acc);
-            sum = acc.reduceLanes(VectorOperators.ADD);
+            sum = Simd.sumLanes(acc);
         }
         for (; d < n; d++) sum += a[aOff + d] * b[bOff + d];
         return sum;
@@ -278,8 +278,8 @@ public final class Attention {
                     s2 = x.fma(FloatVector.fromArray(F, rows, r2 + d), s2);
                     s3 = x.fma(FloatVector.fromArray(F, rows, r3 + d), s3);
                 }
-                float t0 = s0.reduceLanes(VectorOperators.ADD), t1 = s1.reduceLanes(VectorOperators.ADD);
-                float t2 = s2.reduceLanes(VectorOperators.ADD), t3 = s3.reduceLanes(VectorOperators.ADD);
+                float t0 = Simd.sumLanes(s0), t1 = Simd.sumLanes(s1);
+                float t2 = Simd.sumLanes(s2), t3 = Simd.sumLanes(s3);
                 for (int d = bound; d < hd; d++) {
                     float x = a[aOff + d];
                     t0 += x * rows[r0 + d];
@@ -322,11 +322,11 @@ public final class Attention {
         if (Simd.ENABLED) {
             FloatVector acc = FloatVector.zero(F);
             for (int bound = F.loopBound(n); c < bound; c += F.length()) {
-                FloatVector e = FloatVector.fromArray(F, s, c).sub(shift).lanewise(VectorOperators.EXP);
+                FloatVector e = Simd.exp(FloatVector.fromArray(F, s, c).sub(shift));
                 e.intoArray(s, c);
                 acc = acc.add(e);
             }
-            sum = acc.reduceLanes(VectorOperators.ADD);
+            sum = Simd.sumLanes(acc);
         }
         for (; c < n; c++) {
             float e = (float) Math.exp(s[c] - shift);
@@ -341,7 +341,7 @@ public final class Attention {
         int c = 0;
         if (Simd.ENABLED)
             for (int bound = F.loopBound(n); c < bound; c += F.length())
-                FloatVector.fromArray(F, x, off + c).lanewise(VectorOperators.EXP).intoArray(x, off + c);
+                Simd.exp(FloatVector.fromArray(F, x, off + c)).intoArray(x, off + c);
         for (; c < n; c++) x[off + c] = (float) Math.exp(x[off + c]);
     }
 

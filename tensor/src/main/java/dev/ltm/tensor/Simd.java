@@ -1,6 +1,10 @@
 package dev.ltm.tensor;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -14,5 +18,59 @@ public final class Simd {
     /** Whether the SIMD paths are enabled. */
     public static final boolean ENABLED = Integer.getInteger("ltm.vector", F.length()) != 0;
 
+    /** Butterfly shuffles i -> i ^ step for step = L/2, L/4, ..., 1 (immutable). */
+    private static final VectorShuffle<Float>[] BUTTERFLY = butterfly();
+
     private Simd() {}
+
+    @SuppressWarnings("unchecked")
+    private static VectorShuffle<Float>[] butterfly() {
+        int n = Integer.numberOfTrailingZeros(F.length());
+        VectorShuffle<Float>[] s = new VectorShuffle[n];
+        for (int k = 0, step = F.length() / 2; k < n; k++, step /= 2) {
+            int st = step;
+            s[k] = VectorShuffle.fromOp(F, i -> i ^ st);
+        }
+        return s;
+    }
+
+    /**
+     * Sum of the lanes in a fixed pairwise order. {@code reduceLanes(ADD)} leaves the order open, and
+     * the interpreter and the compiled code do differ, which would make runs irreproducible.
+     */
+    public static float sumLanes(FloatVector v) {
+        for (VectorShuffle<Float> s : BUTTERFLY) v = v.add(v.rearrange(s));
+        return v.lane(0);
+    }
+
+    private static final float LOG2E = 1.44269504f, LN2_HI = 0.693145752f, LN2_LO = 1.42860677e-6f;
+    /** 1.5 * 2^23: adding it rounds to an integer held in the low mantissa bits. */
+    private static final float ROUNDER = 12582912f;
+    private static final float EXP_MIN = -87.33f, EXP_MAX = 88.72f;
+
+    /**
+     * e^x lane by lane from IEEE additions and multiplications only (about 1 ulp): range reduction
+     * x = n ln2 + r, a degree-7 Taylor polynomial on |r| <= ln2/2, then 2^n built in the exponent bits.
+     * Unlike {@code lanewise(EXP)}, whose intrinsic and fallback differ, it gives the same bits
+     * interpreted or compiled, so training runs are reproducible. Below about -87.3 it returns 0.
+     */
+    public static FloatVector exp(FloatVector x) {
+        VectorMask<Float> tiny = x.compare(VectorOperators.LT, EXP_MIN);
+        FloatVector c = x.max(EXP_MIN).min(EXP_MAX);
+        FloatVector t = c.fma(FloatVector.broadcast(F, LOG2E), FloatVector.broadcast(F, ROUNDER));
+        FloatVector n = t.sub(ROUNDER);
+        FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HI), c);
+        r = n.fma(FloatVector.broadcast(F, -LN2_LO), r);
+        FloatVector p = FloatVector.broadcast(F, 1f / 5040f);
+        p = p.fma(r, FloatVector.broadcast(F, 1f / 720f));
+        p = p.fma(r, FloatVector.broadcast(F, 1f / 120f));
+        p = p.fma(r, FloatVector.broadcast(F, 1f / 24f));
+        p = p.fma(r, FloatVector.broadcast(F, 1f / 6f));
+        p = p.fma(r, FloatVector.broadcast(F, 0.5f));
+        p = p.fma(r, FloatVector.broadcast(F, 1f));
+        p = p.fma(r, FloatVector.broadcast(F, 1f));
+        IntVector bits = ((IntVector) t.reinterpretAsInts()).sub(0x4B400000 - 127).lanewise(VectorOperators.LSHL, 23);
+        FloatVector scale = bits.reinterpretAsFloats();
+        return p.mul(scale).blend(0f, tiny);
+    }
 }

@@ -32,11 +32,11 @@ final class VectorMath {
         if (Simd.ENABLED) {
             FloatVector acc = FloatVector.zero(Simd.F);
             for (int bound = Simd.F.loopBound(n); i < bound; i += Simd.F.length()) {
-                FloatVector e = FloatVector.fromArray(Simd.F, x, off + i).sub(shift).lanewise(VectorOperators.EXP);
+                FloatVector e = Simd.exp(FloatVector.fromArray(Simd.F, x, off + i).sub(shift));
                 e.intoArray(out, outOff + i);
                 acc = acc.add(e);
             }
-            sum = acc.reduceLanes(VectorOperators.ADD);
+            sum = Simd.sumLanes(acc);
         }
         for (; i < n; i++) {
             float e = (float) Math.exp(x[off + i] - shift);
@@ -53,9 +53,9 @@ final class VectorMath {
         if (Simd.ENABLED) {
             FloatVector acc = FloatVector.zero(Simd.F);
             for (int bound = Simd.F.loopBound(n); i < bound; i += Simd.F.length()) {
-                acc = acc.add(FloatVector.fromArray(Simd.F, x, off + i).sub(shift).lanewise(VectorOperators.EXP));
+                acc = acc.add(Simd.exp(FloatVector.fromArray(Simd.F, x, off + i).sub(shift)));
             }
-            sum = acc.reduceLanes(VectorOperators.ADD);
+            sum = Simd.sumLanes(acc);
         }
         for (; i < n; i++) sum += Math.exp(x[off + i] - shift);
         return sum;
@@ -72,21 +72,18 @@ final class VectorMath {
         for (; i < n; i++) x[off + i] *= s;
     }
 
-    /** out[i] = op(x[i]) over [lo, hi) for the transcendental ops EXP, SIGMOID, SILU, TANH, LOG. */
+    /** out[i] = op(x[i]) over [lo, hi) for EXP, SIGMOID and SILU; false (nothing done) for other ops. */
     static boolean transcendental(UnaryOp op, float[] x, float[] out, int lo, int hi) {
-        if (!Simd.ENABLED || !(op == UnaryOp.EXP || op == UnaryOp.SIGMOID || op == UnaryOp.SILU
-                || op == UnaryOp.TANH || op == UnaryOp.LOG)) {
+        if (!Simd.ENABLED || !(op == UnaryOp.EXP || op == UnaryOp.SIGMOID || op == UnaryOp.SILU)) {
             return false;
         }
         int i = lo, len = Simd.F.length();
         for (; i + len <= hi; i += len) {
             FloatVector v = FloatVector.fromArray(Simd.F, x, i);
             FloatVector r = switch (op) {
-                case EXP -> v.lanewise(VectorOperators.EXP);
-                case LOG -> v.lanewise(VectorOperators.LOG);
-                case TANH -> v.lanewise(VectorOperators.TANH);
-                case SIGMOID -> FloatVector.broadcast(Simd.F, 1f).div(v.neg().lanewise(VectorOperators.EXP).add(1f));
-                default -> v.div(v.neg().lanewise(VectorOperators.EXP).add(1f)); // SILU: x / (1 + e^-x)
+                case EXP -> Simd.exp(v);
+                case SIGMOID -> FloatVector.broadcast(Simd.F, 1f).div(Simd.exp(v.neg()).add(1f));
+                default -> v.div(Simd.exp(v.neg()).add(1f)); // SILU: x / (1 + e^-x)
             };
             r.intoArray(out, i);
         }
