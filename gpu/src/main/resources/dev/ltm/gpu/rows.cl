@@ -98,6 +98,20 @@ void rmsnorm_backward(const int cols, const float eps, __global const float* x, 
     if (t == 0) rstd[r] = inv;
 }
 
+// dx from the forward pass's rstd [rows]: dx = rstd * (dy g - x rstd^2 mean(dy g x)), the CPU formula.
+__kernel __attribute__((reqd_work_group_size(RW, 1, 1)))
+void rmsnorm_backward_saved(const int cols, __global const float* x, __global const float* g,
+                            __global const float* dy, __global const float* rstd, __global float* dx) {
+    __local float s[RW];
+    const int t = get_local_id(0), r = get_group_id(0);
+    x += r * cols; dy += r * cols; dx += r * cols;
+    const float inv = rstd[r];
+    float d = 0.0f;
+    for (int c = t; c < cols; c += RW) d += dy[c] * g[c] * x[c];
+    d = group_sum(s, d) * inv / cols;
+    for (int c = t; c < cols; c += RW) dx[c] = inv * (dy[c] * g[c] - x[c] * inv * d);
+}
+
 // dg[c] += sum over rows of dy[r, c] * x[r, c] * rstd[r]; one item per column (no write races).
 __kernel void rmsnorm_backward_gamma(const int rows, const int cols, __global const float* x,
                                      __global const float* dy, __global const float* rstd, __global float* dg) {
