@@ -109,6 +109,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     @Override
     public synchronized Tensor zeros(Shape shape) {
+        reclaim();
         Tensor t = out(shape);
         buf(t).fill(0f);
         return t;
@@ -126,6 +127,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     @Override
     public synchronized Tensor copy(Tensor a) {
+        reclaim();
         Tensor out = out(a.shape());
         buf(out).copyFrom(in("copy", a), 0, 0, a.size());
         return out;
@@ -170,7 +172,6 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     /** A buffer of n floats from the pool or the device; collects garbage first when the live bytes run high. */
     private DeviceArray newArray(long n) {
-        reclaim();
         long bytes = 4 * Math.max(1, n);
         ClBuffer b = take(n);
         if (b == null) {
@@ -193,7 +194,11 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         return q.pop();
     }
 
-    /** Returns the buffers of collected tensors to the pool (or frees them when the pool is full). */
+    /**
+     * Returns the buffers of collected tensors to the pool (or frees them when the pool is full). Every op
+     * calls it first, and only then: an argument whose buffer was fetched may become unreachable within the
+     * op, and its buffer must not come back as one of the same op's outputs.
+     */
     private void reclaim() {
         for (var r = released.poll(); r != null; r = released.poll()) {
             Tracked t = (Tracked) r;
@@ -258,6 +263,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     @Override
     public synchronized Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
+        reclaim();
         Shape as = a.shape(), bs = b.shape();
         int r = as.rank();
         int m = transA ? as.dim(-1) : as.dim(-2), k = transA ? as.dim(-2) : as.dim(-1);
@@ -287,6 +293,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     @Override
     public synchronized Tensor binary(BinaryOp op, Tensor a, Tensor b, Shape outShape) {
+        reclaim();
         Tensor out = out(outShape);
         ClBuffer x = in(op.name(), a), y = in(op.name(), b);
         int n = outShape.size();
@@ -311,6 +318,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     @Override
     public synchronized Tensor unary(UnaryOp op, Tensor a) {
+        reclaim();
         Tensor out = out(a.shape());
         kernels.unary(ClKernels.UnaryOp.valueOf(op.name()), in(op.name(), a), buf(out), a.size());
         return out;
@@ -318,6 +326,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     @Override
     public synchronized Tensor affine(Tensor a, float mul, float add) {
+        reclaim();
         Tensor out = out(a.shape());
         kernels.affine(in("affine", a), mul, add, buf(out), a.size());
         return out;
@@ -326,10 +335,16 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     // ---- reductions -----------------------------------------------------------------------------
 
     @Override
-    public synchronized Tensor sum(Tensor a, int axis) { return reduce(a, axis, false); }
+    public synchronized Tensor sum(Tensor a, int axis) {
+        reclaim();
+        return reduce(a, axis, false);
+    }
 
     @Override
-    public synchronized Tensor max(Tensor a, int axis) { return reduce(a, axis, true); }
+    public synchronized Tensor max(Tensor a, int axis) {
+        reclaim();
+        return reduce(a, axis, true);
+    }
 
     private Tensor reduce(Tensor a, int axis, boolean max) {
         Shape s = a.shape();
@@ -348,6 +363,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     @Override
     public synchronized Tensor sumAll(Tensor a) {
+        reclaim();
         Tensor out = out(Shape.of());
         ClBuffer x = in("sumAll", a);
         if (a.size() == 0) buf(out).fill(0f);
@@ -357,6 +373,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     @Override
     public synchronized Tensor sumTo(Tensor a, Shape target) {
+        reclaim();
         if (a.shape().equals(target)) return copy(a);
         if (a.size() == 0) return zeros(target);
         // Sum each broadcast axis away (keeping it as size 1), then view the result as target.
@@ -377,10 +394,16 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     // ---- softmax: rows of the last axis ---------------------------------------------------------
 
     @Override
-    public synchronized Tensor softmax(Tensor a) { return rowSoftmax(a, false); }
+    public synchronized Tensor softmax(Tensor a) {
+        reclaim();
+        return rowSoftmax(a, false);
+    }
 
     @Override
-    public synchronized Tensor logSoftmax(Tensor a) { return rowSoftmax(a, true); }
+    public synchronized Tensor logSoftmax(Tensor a) {
+        reclaim();
+        return rowSoftmax(a, true);
+    }
 
     private Tensor rowSoftmax(Tensor a, boolean log) {
         int n = a.shape().rank() == 0 ? 1 : a.dim(-1), rows = n == 0 ? 0 : a.size() / n;
@@ -394,6 +417,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     @Override
     public synchronized Tensor permute(Tensor a, int[] perm) {
+        reclaim();
         Shape s = a.shape();
         int r = s.rank();
         int[] od = new int[r], inStrides = s.strides(), ps = new int[r];
@@ -409,6 +433,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     @Override
     public synchronized Tensor slice(Tensor a, int axis, int start, int end) {
+        reclaim();
         Shape s = a.shape();
         int ax = s.axis(axis);
         Shape os = s.withDim(ax, end - start);
@@ -422,6 +447,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     @Override
     public synchronized Tensor concat(int axis, Tensor... parts) {
+        reclaim();
         Shape s0 = parts[0].shape();
         int ax = s0.axis(axis);
         int total = 0;
@@ -445,6 +471,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     @Override
     public synchronized Tensor rmsNorm(Tensor x, Tensor g, float eps, Tensor rstd) {
+        reclaim();
         int h = x.dim(-1), rows = x.size() / h;
         Tensor out = out(x.shape());
         ClBuffer xs = in("rmsNorm", x), gs = in("rmsNorm", g), rs = overwrite("rmsNorm", rstd);
@@ -454,6 +481,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     @Override
     public synchronized Tensor rmsNormBackward(Tensor x, Tensor g, Tensor rstd, Tensor dy, Tensor dg) {
+        reclaim();
         int h = x.dim(-1), rows = x.size() / h;
         Tensor dx = out(x.shape());
         ClBuffer xs = in("rmsNormBackward", x), gs = in("rmsNormBackward", g), rs = in("rmsNormBackward", rstd);
@@ -466,6 +494,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     @Override
     public synchronized Tensor embedding(Tensor table, int[] ids) {
+        reclaim();
         int v = table.dim(0), h = table.dim(1);
         checkIds("embedding", ids, v);
         Tensor out = out(Shape.of(ids.length, h));
@@ -476,6 +505,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     @Override
     public synchronized void embeddingBackward(Tensor dTable, int[] ids, Tensor dy) {
+        reclaim();
         int h = dTable.dim(1);
         checkIds("embeddingBackward", ids, dTable.dim(0));
         ClBuffer d = in("embeddingBackward", dy), t = inOut("embeddingBackward", dTable);
@@ -494,6 +524,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     @Override
     public synchronized Tensor rope(Tensor x, int[] positions, float theta, boolean inverse) {
+        reclaim();
         int b = x.dim(0), t = x.dim(1), nh = x.dim(2), hd = x.dim(3);
         Tensor out = out(x.shape());
         ClBuffer xs = in("rope", x);
@@ -516,6 +547,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     @Override
     public synchronized Tensor attention(Tensor q, Tensor k, Tensor v, int window, Tensor lse) {
+        reclaim();
         Tensor out = out(q.shape());
         ClBuffer qs = in("attention", q), ks = in("attention", k), vs = in("attention", v);
         ClBuffer ls = overwrite("attention", lse);
@@ -526,6 +558,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     @Override
     public synchronized void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dOut,
                                                Tensor dq, Tensor dk, Tensor dv, int window) {
+        reclaim();
         String op = "attentionBackward";
         ClBuffer qs = in(op, q), ks = in(op, k), vs = in(op, v), os = in(op, out), ls = in(op, lse), d = in(op, dOut);
         if (q.size() == 0) return;
@@ -546,6 +579,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     @Override
     public synchronized float[] crossEntropy(Tensor logits, int[] targets) {
+        reclaim();
         int v = logits.dim(-1), rows = targets.length;
         float[] loss = new float[rows];
         ClBuffer x = in("crossEntropy", logits);
@@ -561,6 +595,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     @Override
     public synchronized Tensor crossEntropyBackward(Tensor logits, int[] targets, float[] rowScale) {
+        reclaim();
         int v = logits.dim(-1), rows = targets.length;
         Tensor d = out(logits.shape());
         ClBuffer x = in("crossEntropyBackward", logits);
@@ -575,6 +610,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     @Override
     public synchronized void addInPlace(Tensor a, Tensor b, float s) {
+        reclaim();
         ClBuffer y = in("addInPlace", b), x = inOut("addInPlace", a);
         kernels.axpy(s, y, x, a.size());
     }
@@ -582,6 +618,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     @Override
     public synchronized void adamw(Tensor p, Tensor g, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps,
                                    float weightDecay, int step) {
+        reclaim();
         ClBuffer gs = in("adamw", g);
         kernels.adamw(inOut("adamw", p), gs, inOut("adamw", m), inOut("adamw", v), p.size(), lr, beta1, beta2, eps,
                 weightDecay, step);

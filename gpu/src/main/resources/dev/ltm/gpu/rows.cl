@@ -132,12 +132,10 @@ void cross_entropy(const int V, __global const float* logits, __global const int
     __local float s[RW];
     const int t = get_local_id(0), r = get_group_id(0);
     const int target = targets[r];
+    // No early return for an ignored row: every item of the group must reach the barriers (PoCL
+    // miscompiles a return ahead of them), so the row is reduced and its results are zeroed.
+    const int ignored = target < 0;
     logits += r * V;
-    if (target < 0) {
-        if (t == 0) loss[r] = 0.0f;
-        if (dlogits) for (int c = t; c < V; c += RW) dlogits[r * V + c] = 0.0f;
-        return;
-    }
     float m = -INFINITY;
     for (int c = t; c < V; c += RW) m = fmax(m, logits[c]);
     m = group_max(s, m);
@@ -145,11 +143,11 @@ void cross_entropy(const int V, __global const float* logits, __global const int
     for (int c = t; c < V; c += RW) z += exp(logits[c] - m);
     z = group_sum(s, z);
     const float lse = m + log(z);
-    if (t == 0) loss[r] = lse - logits[target];
+    if (t == 0) loss[r] = ignored ? 0.0f : lse - logits[target];
     if (dlogits) {
         __global float* d = dlogits + r * V;
-        const float k = rowScale ? scale * rowScale[r] : scale;
-        for (int c = t; c < V; c += RW) d[c] = (exp(logits[c] - lse) - (c == target ? 1.0f : 0.0f)) * k;
+        const float k = ignored ? 0.0f : rowScale ? scale * rowScale[r] : scale;
+        for (int c = t; c < V; c += RW) d[c] = ignored ? 0.0f : (exp(logits[c] - lse) - (c == target ? 1.0f : 0.0f)) * k;
     }
 }
 

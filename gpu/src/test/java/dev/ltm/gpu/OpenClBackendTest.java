@@ -213,6 +213,18 @@ class OpenClBackendTest {
     }
 
     @Test
+    void crossEntropyWithAVocabularyBelowTheWorkGroupAndAnIgnoredRow() {
+        // a regression: PoCL crashed on the kernel's early return ahead of its barriers
+        int[] targets = {48, 39, 4, 14, 50, 21, 40, 54, 39, 53, 9, 41, 48, 6, 60, 29, 5, -1};
+        Tensor logits = rand(18, 61);
+        float[] scale = new float[18];
+        java.util.Arrays.fill(scale, 0.5f);
+        assertClose("crossEntropy", cl.crossEntropy(dev(logits), targets), CPU.crossEntropy(logits, targets), TOL);
+        same("crossEntropy backward", cl.crossEntropyBackward(dev(logits), targets, scale),
+                CPU.crossEntropyBackward(logits, targets, scale), TOL);
+    }
+
+    @Test
     void inPlaceUpdates() {
         Tensor a = rand(7, 11), b = rand(7, 11), ad = dev(a);
         CPU.addInPlace(a, b, -0.7f);
