@@ -25,7 +25,14 @@ import java.util.Set;
  * are garbage collected. Ops are synchronized: one queue serves all threads in order.
  */
 public final class OpenClBackend implements Backend, AutoCloseable {
-    /** Host/device traffic so far: the number of copies each way and their bytes. */
+    /**
+     * Host/device traffic so far.
+     *
+     * @param uploads       host-to-device copies
+     * @param downloads     device-to-host copies
+     * @param uploadBytes   bytes uploaded
+     * @param downloadBytes bytes downloaded
+     */
     public record Transfers(long uploads, long downloads, long uploadBytes, long downloadBytes) {
         /** Uploads plus downloads. */
         public long total() { return uploads + downloads; }

@@ -5,7 +5,9 @@ import java.util.Arrays;
 /**
  * A dense float32 tensor: a {@link Shape} over contiguous row-major storage. Reshapes are views
  * (they share storage); transposes, slices and concatenations copy. Ops go through the tensor's
- * {@link Backend}.
+ * {@link Backend}. A device backend may keep a device copy of the storage: {@link #data()} and
+ * {@link #read()} bring the host copy up to date first, and {@link #data()} (writable) marks the
+ * device copy stale; a CPU tensor never has one and pays one null check.
  */
 public final class Tensor {
     /**
