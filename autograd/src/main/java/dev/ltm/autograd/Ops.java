@@ -1,5 +1,6 @@
 package dev.ltm.autograd;
 
+import dev.ltm.tensor.Backend;
 import dev.ltm.tensor.Shape;
 import dev.ltm.tensor.Tensor;
 import dev.ltm.tensor.UnaryOp;
@@ -96,8 +97,9 @@ public final class Ops {
 
     /** Sum of all elements, as a rank-0 tensor. */
     public static Var sum(Var a) {
-        Tensor out = Tensor.scalar((float) a.value().sumAll());
-        return Var.op("sum", out, g -> a.accumulate(Tensor.full(g.item(), a.shape().dims())), a);
+        Tensor out = a.value().backend().sumAll(a.value());
+        // The gradient broadcasts the rank-0 g over a's shape on a's backend (no host round trip).
+        return Var.op("sum", out, g -> a.accumulate(a.value().backend().zeros(a.shape()).add(g)), a);
     }
 
     /** Mean of all elements, as a rank-0 tensor. */
@@ -110,7 +112,7 @@ public final class Ops {
         return Var.op("sumAxis", out, g -> {
             int[] kept = a.shape().dims();
             kept[ax] = 1;
-            a.accumulate(Tensor.zeros(a.shape()).add(g.reshape(kept)));
+            a.accumulate(a.value().backend().zeros(a.shape()).add(g.reshape(kept)));
         }, a);
     }
 
@@ -167,7 +169,8 @@ public final class Ops {
         Tensor out = a.value().slice(ax, start, end);
         return Var.op("slice", out, g -> {
             int n = a.shape().dim(ax);
-            Tensor before = Tensor.zeros(a.shape().withDim(ax, start)), after = Tensor.zeros(a.shape().withDim(ax, n - end));
+            Backend be = a.value().backend();
+            Tensor before = be.zeros(a.shape().withDim(ax, start)), after = be.zeros(a.shape().withDim(ax, n - end));
             a.accumulate(Tensor.concat(ax, before, g, after));
         }, a);
     }
@@ -221,10 +224,11 @@ public final class Ops {
         if (g.shape().rank() != 1 || g.shape().dim(0) != h) {
             throw new IllegalArgumentException("rmsNorm: input " + x.shape() + " and gain " + g.shape() + " differ in width");
         }
-        float[] rstd = new float[x.value().size() / Math.max(1, h)];
-        Tensor y = x.value().backend().rmsNorm(x.value(), g.value(), eps, rstd);
+        Backend be = x.value().backend();
+        Tensor rstd = be.zeros(Shape.of(x.value().size() / Math.max(1, h)));
+        Tensor y = be.rmsNorm(x.value(), g.value(), eps, rstd);
         return Var.op("rmsNorm", y, dy -> {
-            Tensor dg = g.requiresGrad() ? Tensor.zeros(g.shape()) : null;
+            Tensor dg = g.requiresGrad() ? be.zeros(g.shape()) : null;
             Tensor dx = x.value().backend().rmsNormBackward(x.value(), g.value(), rstd, dy, dg);
             if (x.requiresGrad()) x.accumulate(dx);
             if (dg != null) g.accumulate(dg);
@@ -236,7 +240,7 @@ public final class Ops {
         if (table.shape().rank() != 2) throw new IllegalArgumentException("embedding: table must be [V, H], got " + table.shape());
         Tensor out = table.value().backend().embedding(table.value(), ids);
         return Var.op("embedding", out, g -> {
-            Tensor dt = Tensor.zeros(table.shape());
+            Tensor dt = table.value().backend().zeros(table.shape());
             table.value().backend().embeddingBackward(dt, ids, g);
             table.accumulate(dt);
         }, table);
@@ -268,12 +272,13 @@ public final class Ops {
             throw new IllegalArgumentException("attention: window " + window + " with q " + qs + " and k " + ks
                     + ": a causal window needs as many keys as queries");
         }
-        float[] lse = new float[qs.dim(0) * qs.dim(2) * qs.dim(1)];
-        Tensor out = q.value().backend().attention(q.value(), k.value(), v.value(), window, lse);
+        Backend be = q.value().backend();
+        Tensor lse = be.zeros(Shape.of(qs.dim(0), qs.dim(2), qs.dim(1)));
+        Tensor out = be.attention(q.value(), k.value(), v.value(), window, lse);
         return Var.op("attention", out, g -> {
-            Tensor dq = q.requiresGrad() ? Tensor.zeros(qs) : null;
-            Tensor dk = k.requiresGrad() ? Tensor.zeros(ks) : null;
-            Tensor dv = v.requiresGrad() ? Tensor.zeros(vs) : null;
+            Tensor dq = q.requiresGrad() ? be.zeros(qs) : null;
+            Tensor dk = k.requiresGrad() ? be.zeros(ks) : null;
+            Tensor dv = v.requiresGrad() ? be.zeros(vs) : null;
             q.value().backend().attentionBackward(q.value(), k.value(), v.value(), out, lse, g, dq, dk, dv, window);
             if (dq != null) q.accumulate(dq);
             if (dk != null) k.accumulate(dk);
@@ -298,9 +303,12 @@ public final class Ops {
         float[] rows = logits.value().backend().crossEntropy(logits.value(), targets);
         double total = 0;
         for (int i = 0; i < rows.length; i++) if (targets[i] >= 0) total += (double) weights[i] * rows[i];
-        return Var.op("crossEntropy", Tensor.scalar((float) total), g -> {
+        // The per-row losses come to the host (one small download); the total goes back as a rank-0 tensor.
+        Tensor loss = logits.value().backend().fromArray(new float[] {(float) total}, Shape.of());
+        return Var.op("crossEntropy", loss, g -> {
             float[] scaled = new float[weights.length];
-            for (int i = 0; i < scaled.length; i++) scaled[i] = weights[i] * g.item();
+            float gi = g.item();
+            for (int i = 0; i < scaled.length; i++) scaled[i] = weights[i] * gi;
             logits.accumulate(logits.value().backend().crossEntropyBackward(logits.value(), targets, scaled));
         }, logits);
     }

@@ -20,7 +20,7 @@ public final class Tape {
         if (loss.value().size() != 1) {
             throw new IllegalArgumentException("backward: loss must have one element, got shape " + loss.shape());
         }
-        backward(loss, Tensor.full(1f, loss.shape().dims()));
+        backward(loss, loss.value().backend().fromArray(new float[] {1f}, loss.shape()));
     }
 
     /** Back-propagates {@code seed} = d(loss)/d(output) from {@code output}. */

@@ -71,6 +71,7 @@ public final class ClBuffer implements AutoCloseable {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment host = arena.allocate(JAVA_FLOAT, count);
             ctx.cl.readBuffer(ctx.queue, mem(), offset * 4, count * 4L, host);
+            ctx.drained();
             MemorySegment.copy(host, JAVA_FLOAT, 0, dst, dstOffset, count);
         }
     }
@@ -90,6 +91,7 @@ public final class ClBuffer implements AutoCloseable {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment host = arena.allocate(JAVA_INT, n);
             ctx.cl.readBuffer(ctx.queue, mem(), 0, n * 4L, host);
+            ctx.drained();
             MemorySegment.copy(host, JAVA_INT, 0, out, 0, n);
         }
         return out;
@@ -118,12 +120,14 @@ public final class ClBuffer implements AutoCloseable {
         }
     }
 
-    /** Frees the device memory (after the commands already enqueued that use it). */
+    /**
+     * Frees the device memory once the commands already enqueued have finished (the context releases it
+     * at its next blocking read or {@link ClContext#finish()}; some drivers would free it at once).
+     */
     @Override
     public void close() {
         if (closed) return;
         closed = true;
-        ctx.forget(this);
-        ctx.cl.releaseMemObject(mem);
+        ctx.retire(this, mem);
     }
 }

@@ -34,6 +34,9 @@ public final class ClContext implements AutoCloseable {
     private final Map<String, MemorySegment> programs = new HashMap<>();
     private final Map<String, MemorySegment> kernels = new HashMap<>();
     private final Set<ClBuffer> buffers = new LinkedHashSet<>();
+    /** Memory of closed buffers that enqueued commands may still use; released when the queue has drained. */
+    private final List<MemorySegment> retired = new ArrayList<>();
+    private static final int MAX_RETIRED = 256;
     private boolean closed;
 
     private ClContext(OpenCl cl, ClDevice device) {
@@ -91,13 +94,23 @@ public final class ClContext implements AutoCloseable {
         return b;
     }
 
-    /** Blocks until every enqueued command has finished. */
+    /** Blocks until every enqueued command has finished (and frees the memory of closed buffers). */
     public void finish() {
         cl.finish(queue);
+        drained();
     }
 
-    void forget(ClBuffer b) {
+    /** A closed buffer: its memory is released once the queue has drained (at once if too many wait). */
+    void retire(ClBuffer b, MemorySegment mem) {
         buffers.remove(b);
+        retired.add(mem);
+        if (retired.size() >= MAX_RETIRED) finish();
+    }
+
+    /** Called after a blocking read: every command enqueued before it has finished. */
+    void drained() {
+        for (MemorySegment m : retired) cl.releaseMemObject(m);
+        retired.clear();
     }
 
     /**
@@ -188,6 +201,7 @@ public final class ClContext implements AutoCloseable {
         closed = true;
         cl.finish(queue);
         for (ClBuffer b : List.copyOf(buffers)) b.close();
+        drained();
         List<MemorySegment> ks = new ArrayList<>(kernels.values());
         for (MemorySegment k : ks) cl.releaseKernel(k);
         for (MemorySegment p : programs.values()) cl.releaseProgram(p);

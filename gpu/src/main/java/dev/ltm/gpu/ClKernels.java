@@ -162,6 +162,23 @@ public final class ClKernels {
         }
     }
 
+    /**
+     * Writes dx [rows, cols] from the forward pass's rstd [rows] (no recomputation) and, when dg is not
+     * null, accumulates dg [cols] += sum over rows of dy * x * rstd.
+     */
+    public void rmsNormBackwardSaved(ClBuffer x, ClBuffer g, ClBuffer rstd, ClBuffer dy, ClBuffer dx, ClBuffer dg,
+                                     int rows, int cols) {
+        rowsCheck("rmsnorm_backward_saved", rows, cols, x, dy, dx);
+        need("rmsnorm_backward_saved", "g", g, cols);
+        need("rmsnorm_backward_saved", "rstd", rstd, rows);
+        if (dg != null) need("rmsnorm_backward_saved", "dg", dg, cols);
+        if (rows == 0) return;
+        ctx.launch(ROWS, "", "rmsnorm_backward_saved", rowGroups(rows), ROW_GROUP, false, cols, x, g, dy, rstd, dx);
+        if (dg != null) {
+            ctx.launch(ROWS, "", "rmsnorm_backward_gamma", new long[] {cols}, ITEMS, false, rows, cols, x, dy, rstd, dg);
+        }
+    }
+
     // ---- cross-entropy (rows.cl) --------------------------------------------------------------
 
     /**
@@ -273,16 +290,23 @@ public final class ClKernels {
     private void rope(String op, float sign, ClBuffer x, ClBuffer positions, ClBuffer out, int batch, int seq,
                       int heads, int headDim, float theta) {
         if (headDim % 2 != 0) throw new IllegalArgumentException(op + ": head dim " + headDim + " is odd");
+        try (ClBuffer freq = ctx.buffer(ropeInverseFrequencies(headDim, theta))) {
+            rope(op, sign, x, positions, freq, out, batch, seq, heads, headDim);
+        }
+    }
+
+    /** RoPE with the inverse frequencies already on the device ({@link #ropeInverseFrequencies}); sign -1 inverts. */
+    void rope(String op, float sign, ClBuffer x, ClBuffer positions, ClBuffer invFreq, ClBuffer out, int batch, int seq,
+              int heads, int headDim) {
+        if (headDim % 2 != 0) throw new IllegalArgumentException(op + ": head dim " + headDim + " is odd");
         int tokens = batch * seq;
         long n = (long) tokens * heads * headDim;
         need(op, "x", x, n);
         need(op, "out", out, n);
         need(op, "positions", positions, seq);
-        float[] invFreq = ropeInverseFrequencies(headDim, theta);
-        try (ClBuffer freq = ctx.buffer(invFreq)) {
-            ctx.launch(ROPE, "", "rope", new long[] {n / 2}, ITEMS, false,
-                    tokens, seq, heads, headDim, sign, x, positions, freq, out);
-        }
+        need(op, "invFreq", invFreq, headDim / 2);
+        ctx.launch(ROPE, "", "rope", new long[] {n / 2}, ITEMS, false,
+                tokens, seq, heads, headDim, sign, x, positions, invFreq, out);
     }
 
     /** 1 / theta^(2i / headDim) for i < headDim / 2, rounded exactly as the CPU backend rounds it. */

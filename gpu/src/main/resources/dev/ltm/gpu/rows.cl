@@ -98,6 +98,20 @@ void rmsnorm_backward(const int cols, const float eps, __global const float* x, 
     if (t == 0) rstd[r] = inv;
 }
 
+// dx from the forward pass's rstd [rows]: dx = rstd * (dy g - x rstd^2 mean(dy g x)), the CPU formula.
+__kernel __attribute__((reqd_work_group_size(RW, 1, 1)))
+void rmsnorm_backward_saved(const int cols, __global const float* x, __global const float* g,
+                            __global const float* dy, __global const float* rstd, __global float* dx) {
+    __local float s[RW];
+    const int t = get_local_id(0), r = get_group_id(0);
+    x += r * cols; dy += r * cols; dx += r * cols;
+    const float inv = rstd[r];
+    float d = 0.0f;
+    for (int c = t; c < cols; c += RW) d += dy[c] * g[c] * x[c];
+    d = group_sum(s, d) * inv / cols;
+    for (int c = t; c < cols; c += RW) dx[c] = inv * (dy[c] * g[c] - x[c] * inv * d);
+}
+
 // dg[c] += sum over rows of dy[r, c] * x[r, c] * rstd[r]; one item per column (no write races).
 __kernel void rmsnorm_backward_gamma(const int rows, const int cols, __global const float* x,
                                      __global const float* dy, __global const float* rstd, __global float* dg) {
@@ -118,12 +132,10 @@ void cross_entropy(const int V, __global const float* logits, __global const int
     __local float s[RW];
     const int t = get_local_id(0), r = get_group_id(0);
     const int target = targets[r];
+    // No early return for an ignored row: every item of the group must reach the barriers (PoCL
+    // miscompiles a return ahead of them), so the row is reduced and its results are zeroed.
+    const int ignored = target < 0;
     logits += r * V;
-    if (target < 0) {
-        if (t == 0) loss[r] = 0.0f;
-        if (dlogits) for (int c = t; c < V; c += RW) dlogits[r * V + c] = 0.0f;
-        return;
-    }
     float m = -INFINITY;
     for (int c = t; c < V; c += RW) m = fmax(m, logits[c]);
     m = group_max(s, m);
@@ -131,11 +143,11 @@ void cross_entropy(const int V, __global const float* logits, __global const int
     for (int c = t; c < V; c += RW) z += exp(logits[c] - m);
     z = group_sum(s, z);
     const float lse = m + log(z);
-    if (t == 0) loss[r] = lse - logits[target];
+    if (t == 0) loss[r] = ignored ? 0.0f : lse - logits[target];
     if (dlogits) {
         __global float* d = dlogits + r * V;
-        const float k = rowScale ? scale * rowScale[r] : scale;
-        for (int c = t; c < V; c += RW) d[c] = (exp(logits[c] - lse) - (c == target ? 1.0f : 0.0f)) * k;
+        const float k = ignored ? 0.0f : rowScale ? scale * rowScale[r] : scale;
+        for (int c = t; c < V; c += RW) d[c] = ignored ? 0.0f : (exp(logits[c] - lse) - (c == target ? 1.0f : 0.0f)) * k;
     }
 }
 

@@ -111,8 +111,8 @@ public final class Generator {
                 zv = Var.constant(z);
             }
             for (int l = 0; l < layers; l++) {
-                keys[l] = Tensor.zeros(kv);
-                values[l] = Tensor.zeros(kv);
+                keys[l] = model.backend().zeros(kv);
+                values[l] = model.backend().zeros(kv);
                 if (zv != null) {
                     Var[] zkv = model.crossAttentionKv(p, l, model.group(zv, l)); // computed once per generation
                     zKeys[l] = zkv[0];
@@ -131,8 +131,8 @@ public final class Generator {
                 String n = "layers." + l + ".";
                 Var[] qkv = model.selfAttentionQkv(p, l, model.norm(p, n + "attn_norm.g", x), at);
                 int row = c.kvHeads() * c.headDim();
-                System.arraycopy(qkv[1].value().data(), 0, keys[l].data(), pos * row, row);
-                System.arraycopy(qkv[2].value().data(), 0, values[l].data(), pos * row, row);
+                System.arraycopy(qkv[1].value().read(), 0, keys[l].data(), pos * row, row);
+                System.arraycopy(qkv[2].value().read(), 0, values[l].data(), pos * row, row);
                 Var k = Var.constant(keys[l].slice(1, lo, pos + 1)), v = Var.constant(values[l].slice(1, lo, pos + 1));
                 x = Ops.add(x, model.attentionOutput(p, n + "attn.wo", Ops.attention(qkv[0], k, v, 0)));
                 if (c.latentCount() > 0) {
@@ -141,7 +141,7 @@ public final class Generator {
                 }
                 x = model.feedForwardBlock(p, l, x);
             }
-            return model.head(p, x).value().data();
+            return model.head(p, x).value().read();
         }
     }
 }

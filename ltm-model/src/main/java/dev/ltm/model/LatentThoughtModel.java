@@ -13,6 +13,7 @@ import static dev.ltm.autograd.Ops.slice;
 
 import dev.ltm.autograd.NoGrad;
 import dev.ltm.autograd.Var;
+import dev.ltm.tensor.Backend;
 import dev.ltm.tensor.Rng;
 import dev.ltm.tensor.Shape;
 import dev.ltm.tensor.Tensor;
@@ -101,6 +102,17 @@ public final class LatentThoughtModel {
 
     /** The configuration. */
     public LtmConfig config() { return config; }
+
+    /** The backend that holds the weights (and runs the forward pass). */
+    public Backend backend() { return parameters.get("tok_emb").backend(); }
+
+    /** This model with its weights on {@code target}: itself when they are already there, else a copy. */
+    public LatentThoughtModel to(Backend target) {
+        if (target == backend()) return this;
+        LinkedHashMap<String, Tensor> moved = new LinkedHashMap<>();
+        parameters.forEach((name, t) -> moved.put(name, t.to(target)));
+        return new LatentThoughtModel(config, moved);
+    }
 
     /** The weights by name, in {@link #parameterShapes} order; the tensors are the model's own (not copies). */
     public LinkedHashMap<String, Tensor> parameters() { return new LinkedHashMap<>(parameters); }

@@ -10,6 +10,8 @@ import static dev.ltm.autograd.Ops.sub;
 import static dev.ltm.autograd.Ops.sum;
 
 import dev.ltm.autograd.Var;
+import dev.ltm.tensor.Backend;
+import dev.ltm.tensor.CpuBackend;
 import dev.ltm.tensor.Shape;
 import dev.ltm.tensor.Tensor;
 import dev.ltm.tensor.Rng;
@@ -36,19 +38,27 @@ public final class Posterior {
 
     /** The spec's start: mu = 0.01 N(0,1), logvar = -5 + 0.1 N(0,1), eps ~ N(0,1), drawn in that order from rng. */
     public static Posterior init(LtmConfig c, int batch, Rng rng) {
+        return init(c, batch, rng, CpuBackend.INSTANCE);
+    }
+
+    /** {@link #init(LtmConfig, int, Rng)} with mu, logvar and eps on {@code backend} (the same draws). */
+    public static Posterior init(LtmConfig c, int batch, Rng rng, Backend backend) {
         int[] dims = zDims(c, batch);
-        Tensor mu = Tensor.randn(rng, 0, 0.01, dims);
+        Tensor mu = Tensor.randn(rng, 0, 0.01, dims).to(backend);
         return persistent(c, mu, rng);
     }
 
-    /** Persistent init: mu continues from {@code initialMu} (copied); logvar and eps are drawn fresh from rng. */
+    /**
+     * Persistent init: mu continues from {@code initialMu} (copied); logvar and eps are drawn fresh from
+     * rng, on initialMu's backend.
+     */
     public static Posterior persistent(LtmConfig c, Tensor initialMu, Rng rng) {
         int[] dims = zDims(c, initialMu.shape().dim(0));
         if (!initialMu.shape().equals(Shape.of(dims))) {
             throw new IllegalArgumentException("Posterior: initial mu " + initialMu.shape() + ", expected [B, L, m, H] = " + Shape.of(dims));
         }
-        Tensor logvar = Tensor.randn(rng, -5, 0.1, dims);
-        Tensor eps = Tensor.randn(rng, 0, 1, dims);
+        Tensor logvar = Tensor.randn(rng, -5, 0.1, dims).to(initialMu.backend());
+        Tensor eps = Tensor.randn(rng, 0, 1, dims).to(initialMu.backend());
         return new Posterior(Var.param(initialMu.copy()), Var.param(logvar), eps);
     }
 
@@ -86,7 +96,7 @@ public final class Posterior {
     /** The KL of each sequence, accumulated in double (for reporting). */
     public double[] klPerSequence() {
         int b = batchSize(), per = mu.value().size() / b;
-        float[] m = mu.value().data(), lv = logvar.value().data();
+        float[] m = mu.value().read(), lv = logvar.value().read();
         double[] kl = new double[b];
         for (int i = 0; i < b; i++) {
             double s = 0;

@@ -36,8 +36,8 @@ public final class AdamW {
         for (Group g : this.groups) {
             g.params().forEach((name, p) -> {
                 if (m.containsKey(name)) throw new IllegalArgumentException("AdamW: parameter '" + name + "' is in two groups");
-                m.put(name, Tensor.zeros(p.shape()));
-                v.put(name, Tensor.zeros(p.shape()));
+                m.put(name, p.value().backend().zeros(p.shape()));
+                v.put(name, p.value().backend().zeros(p.shape()));
             });
         }
     }
@@ -96,7 +96,7 @@ public final class AdamW {
         for (String name : state.keySet()) {
             if (!own.containsKey(name)) throw new IllegalArgumentException("AdamW.loadState: unexpected moment '" + name + "'");
         }
-        own.forEach((name, t) -> System.arraycopy(state.get(name).data(), 0, t.data(), 0, t.size()));
+        own.forEach((name, t) -> System.arraycopy(state.get(name).read(), 0, t.data(), 0, t.size()));
         step = stepCount;
     }
 }

@@ -57,12 +57,12 @@ public final class FastFitter {
 
     /** Fits from the spec's fresh start, drawn from {@code rng}. */
     public Result fit(TokenBatch batch, Rng rng) {
-        return fit(batch, Posterior.init(model.config(), batch.batchSize(), rng));
+        return fit(batch, Posterior.init(model.config(), batch.batchSize(), rng, model.backend()));
     }
 
     /** Fits from persistent init: mu starts at {@code initialMu} [B, L, m, H]; logvar and eps from {@code rng}. */
     public Result fit(TokenBatch batch, Rng rng, Tensor initialMu) {
-        return fit(batch, Posterior.persistent(model.config(), initialMu, rng));
+        return fit(batch, Posterior.persistent(model.config(), initialMu.to(model.backend()), rng));
     }
 
     /** Spec 2, step 1 happened in the caller (the posterior's start); this runs steps 2 and 3. */

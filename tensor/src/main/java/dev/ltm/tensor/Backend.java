@@ -17,6 +17,17 @@ public interface Backend {
     Tensor fromArray(float[] values, Shape shape);
 
     /**
+     * For backends that keep device copies ({@link Tensor#attachDevice}): copies the device storage
+     * {@code device} into {@code host}. {@link Tensor#data()} calls it when the host copy is stale.
+     */
+    default void readDevice(Object device, float[] host) {
+        throw new UnsupportedOperationException(name() + ": this backend keeps no device copies");
+    }
+
+    /** A deep copy of {@code a} on this backend. */
+    default Tensor copy(Tensor a) { return fromArray(a.read(), a.shape()); }
+
+    /**
      * Batched matrix product: {@code a} is [..., M, K] (or [..., K, M] if transA), {@code b} is
      * [..., K, N] (or [..., N, K] if transB) with the same leading batch axes, or rank 2 (shared
      * by every batch). Result [..., M, N].
@@ -34,6 +45,9 @@ public interface Backend {
 
     /** Sum over axis {@code axis} (removed from the shape). */
     Tensor sum(Tensor a, int axis);
+
+    /** Sum of all elements as a rank-0 tensor of this backend (the CPU accumulates in double). */
+    Tensor sumAll(Tensor a);
 
     /** Maximum over axis {@code axis} (removed from the shape). */
     Tensor max(Tensor a, int axis);
@@ -56,11 +70,14 @@ public interface Backend {
     /** Concatenation along {@code axis}. */
     Tensor concat(int axis, Tensor... parts);
 
-    /** RMSNorm over the last axis: {@code x / sqrt(mean(x^2) + eps) * g}; also fills {@code rstd} [rows]. */
-    Tensor rmsNorm(Tensor x, Tensor g, float eps, float[] rstd);
+    /**
+     * RMSNorm over the last axis: {@code x / sqrt(mean(x^2) + eps) * g}; also fills {@code rstd} [rows],
+     * a tensor of this backend, in place.
+     */
+    Tensor rmsNorm(Tensor x, Tensor g, float eps, Tensor rstd);
 
     /** Backward of RMSNorm: returns dx; accumulates dg into {@code dg} when it is not null. */
-    Tensor rmsNormBackward(Tensor x, Tensor g, float[] rstd, Tensor dy, Tensor dg);
+    Tensor rmsNormBackward(Tensor x, Tensor g, Tensor rstd, Tensor dy, Tensor dg);
 
     /** Rows of {@code table} [V, H] picked by {@code ids}: result [ids.length, H]. */
     Tensor embedding(Tensor table, int[] ids);
@@ -78,12 +95,12 @@ public interface Backend {
     /**
      * Fused attention (online softmax). q [B, Tq, nH, hd], k and v [B, Tk, nKv, hd]; window > 0 is
      * causal with that window (Tq == Tk), 0 is unmasked. Result [B, Tq, nH, hd]; {@code lse}
-     * [B, nH, Tq] is filled for the backward pass.
+     * [B, nH, Tq], a tensor of this backend, is filled in place for the backward pass.
      */
-    Tensor attention(Tensor q, Tensor k, Tensor v, int window, float[] lse);
+    Tensor attention(Tensor q, Tensor k, Tensor v, int window, Tensor lse);
 
     /** Backward of {@link #attention}: accumulates into the non-null gradients dq, dk, dv. */
-    void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor out, float[] lse, Tensor dOut,
+    void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dOut,
                            Tensor dq, Tensor dk, Tensor dv, int window);
 
     /**

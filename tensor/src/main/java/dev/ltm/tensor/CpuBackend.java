@@ -162,6 +162,9 @@ public final class CpuBackend implements Backend {
     @Override
     public Tensor max(Tensor a, int axis) { return reduce(a, axis, true); }
 
+    @Override
+    public Tensor sumAll(Tensor a) { return Tensor.scalar((float) a.sumAll()); }
+
     private static Tensor reduce(Tensor a, int axis, boolean max) {
         Shape s = a.shape();
         int ax = s.axis(axis);
@@ -307,10 +310,10 @@ public final class CpuBackend implements Backend {
     // ---- RMSNorm over the last axis: x [R, H], g [H] ----------------------------------------
 
     @Override
-    public Tensor rmsNorm(Tensor x, Tensor g, float eps, float[] rstd) {
+    public Tensor rmsNorm(Tensor x, Tensor g, float eps, Tensor rstdOut) {
         int h = x.dim(-1), rows = x.size() / h;
         Tensor out = Tensor.zeros(x.shape());
-        float[] xs = x.data(), gs = g.data(), o = out.data();
+        float[] xs = x.data(), gs = g.data(), o = out.data(), rstd = rstdOut.data();
         parallelChunks((long) rows * h, rows, (lo, hi) -> {
             for (int r = lo; r < hi; r++) {
                 int off = r * h;
@@ -325,11 +328,11 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public Tensor rmsNormBackward(Tensor x, Tensor g, float[] rstd, Tensor dy, Tensor dg) {
+    public Tensor rmsNormBackward(Tensor x, Tensor g, Tensor rstdIn, Tensor dy, Tensor dg) {
         // y = x * s * g with s = (mean(x^2)+eps)^-1/2:  dx = s*g*dy - s^3/H * x * sum(g*dy*x)
         int h = x.dim(-1), rows = x.size() / h;
         Tensor dx = Tensor.zeros(x.shape());
-        float[] xs = x.data(), gs = g.data(), d = dy.data(), o = dx.data();
+        float[] xs = x.data(), gs = g.data(), d = dy.data(), o = dx.data(), rstd = rstdIn.data();
         parallelChunks((long) rows * h, rows, (lo, hi) -> {
             for (int r = lo; r < hi; r++) {
                 int off = r * h;
@@ -411,17 +414,17 @@ public final class CpuBackend implements Backend {
     // ---- attention --------------------------------------------------------------------------
 
     @Override
-    public Tensor attention(Tensor q, Tensor k, Tensor v, int window, float[] lse) {
+    public Tensor attention(Tensor q, Tensor k, Tensor v, int window, Tensor lse) {
         Tensor out = Tensor.zeros(q.shape());
-        Attention.forward(q.data(), k.data(), v.data(), out.data(), lse,
+        Attention.forward(q.data(), k.data(), v.data(), out.data(), lse.data(),
                 q.dim(0), q.dim(1), k.dim(1), q.dim(2), k.dim(2), q.dim(3), window);
         return out;
     }
 
     @Override
-    public void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor out, float[] lse, Tensor dOut,
+    public void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dOut,
                                   Tensor dq, Tensor dk, Tensor dv, int window) {
-        Attention.backward(q.data(), k.data(), v.data(), out.data(), lse, dOut.data(),
+        Attention.backward(q.data(), k.data(), v.data(), out.data(), lse.data(), dOut.data(),
                 dq == null ? null : dq.data(), dk == null ? null : dk.data(), dv == null ? null : dv.data(),
                 q.dim(0), q.dim(1), k.dim(1), q.dim(2), k.dim(2), q.dim(3), window);
     }

@@ -5,17 +5,44 @@ import java.util.Arrays;
 /**
  * A dense float32 tensor: a {@link Shape} over contiguous row-major storage. Reshapes are views
  * (they share storage); transposes, slices and concatenations copy. Ops go through the tensor's
- * {@link Backend}.
+ * {@link Backend}. A device backend may keep a device copy of the storage: {@link #data()} and
+ * {@link #read()} bring the host copy up to date first, and {@link #data()} (writable) marks the
+ * device copy stale; a CPU tensor never has one and pays one null check.
  */
 public final class Tensor {
+    /**
+     * The values behind a tensor and its reshaped views: a host array and, on a device backend, the
+     * backend's device copy. At least one copy is current; a CPU tensor never has a device copy.
+     */
+    private static final class Storage {
+        float[] host;           // null until needed for a device-born tensor
+        Object device;          // owned by the backend; null for host-only tensors
+        boolean hostCurrent;
+        boolean deviceCurrent;
+
+        Storage(float[] host) {
+            this.host = host;
+            this.hostCurrent = true;
+        }
+
+        Storage(Object device) {
+            this.device = device;
+            this.deviceCurrent = true;
+        }
+    }
+
     private final Shape shape;
-    private final float[] data;
+    private final Storage storage;
     private final Backend backend;
 
-    private Tensor(Shape shape, float[] data, Backend backend) {
+    private Tensor(Shape shape, Storage storage, Backend backend) {
         this.shape = shape;
-        this.data = data;
+        this.storage = storage;
         this.backend = backend;
+    }
+
+    private Tensor(Shape shape, float[] data, Backend backend) {
+        this(shape, new Storage(data), backend);
     }
 
     // ---- creation -------------------------------------------------------------------------
@@ -43,7 +70,7 @@ public final class Tensor {
     /** A tensor filled with {@code value}. */
     public static Tensor full(float value, int... dims) {
         Tensor t = zeros(dims);
-        Arrays.fill(t.data, value);
+        Arrays.fill(t.storage.host, value);
         return t;
     }
 
@@ -54,7 +81,7 @@ public final class Tensor {
     public static Tensor randn(Rng rng, double mean, double std, int... dims) {
         checkFinite("randn", mean, std);
         Tensor t = zeros(dims);
-        rng.fillNormal(t.data, mean, std);
+        rng.fillNormal(t.storage.host, mean, std);
         return t;
     }
 
@@ -62,8 +89,59 @@ public final class Tensor {
     public static Tensor rand(Rng rng, double lo, double hi, int... dims) {
         checkFinite("rand", lo, hi);
         Tensor t = zeros(dims);
-        rng.fillUniform(t.data, lo, hi);
+        rng.fillUniform(t.storage.host, lo, hi);
         return t;
+    }
+
+    // ---- device residency (the SPI for backends whose tensors live in device memory) --------
+
+    /**
+     * For backends: wraps host {@code values} (not copied) as a tensor of {@code backend}; the backend
+     * makes its device copy when an op first needs it.
+     */
+    public static Tensor onBackend(Backend backend, float[] values, Shape shape) {
+        if (values.length != shape.size()) {
+            throw new IllegalArgumentException("tensor: " + values.length + " values do not fill shape " + shape);
+        }
+        return new Tensor(shape, new Storage(values), backend);
+    }
+
+    /**
+     * For backends: a tensor of {@code backend} whose only copy is the device storage {@code device}
+     * (the host array is made, and filled through {@link Backend#readDevice}, when host code asks for it).
+     */
+    public static Tensor onDevice(Backend backend, Shape shape, Object device) {
+        if (device == null) throw new IllegalArgumentException("onDevice: null device storage for shape " + shape);
+        return new Tensor(shape, new Storage(device), backend);
+    }
+
+    /** For backends: the device storage shared by this tensor and its views, or null when there is none. */
+    public Object deviceStorage() { return storage.device; }
+
+    /** For backends: whether the device storage holds the current values. */
+    public boolean deviceCurrent() { return storage.device != null && storage.deviceCurrent; }
+
+    /**
+     * For backends: sets the device storage (after an upload, {@code hostStale} false) or records that
+     * a device kernel wrote it ({@code hostStale} true, so that host reads download it again).
+     */
+    public void attachDevice(Object device, boolean hostStale) {
+        if (device == null) throw new IllegalArgumentException("attachDevice: null device storage");
+        Storage s = storage;
+        s.device = device;
+        s.deviceCurrent = true;
+        s.hostCurrent = !hostStale && s.host != null && s.hostCurrent;
+    }
+
+    /** Brings the host copy up to date (one download when only the device copy is current). */
+    private float[] hostCurrent() {
+        Storage s = storage;
+        if (!s.hostCurrent) {
+            if (s.host == null) s.host = new float[shape.size()];
+            backend.readDevice(s.device, s.host);
+            s.hostCurrent = true;
+        }
+        return s.host;
     }
 
     private static void checkFinite(String op, double a, double b) {
@@ -90,25 +168,41 @@ public final class Tensor {
     public Backend backend() { return backend; }
 
     /**
-     * The storage, row-major, shared with this tensor and its views: writes are visible to both.
-     * Kernels and serialisers use it; ordinary code should prefer the ops.
+     * The host storage, row-major, shared with this tensor and its views: writes are visible to both.
+     * Kernels and serialisers use it; ordinary code should prefer the ops. On a device backend this
+     * downloads when the host copy is stale and, since the caller may write, marks the device copy stale.
      */
-    public float[] data() { return data; }
+    public float[] data() {
+        Storage s = storage;
+        if (s.device == null) return s.host;
+        float[] h = hostCurrent();
+        s.deviceCurrent = false;
+        return h;
+    }
+
+    /**
+     * The host storage for reading only (do not write to it): like {@link #data()} but the device
+     * copy stays current, so reading a device tensor costs at most one download.
+     */
+    public float[] read() {
+        Storage s = storage;
+        return s.device == null ? s.host : hostCurrent();
+    }
 
     /** A copy of the values. */
-    public float[] toArray() { return data.clone(); }
+    public float[] toArray() { return read().clone(); }
 
     /** The only value of a one-element tensor. */
     public float item() {
-        if (data.length != 1) throw new IllegalStateException("item: tensor of shape " + shape + " has " + data.length + " values");
-        return data[0];
+        if (size() != 1) throw new IllegalStateException("item: tensor of shape " + shape + " has " + size() + " values");
+        return read()[0];
     }
 
     /** The value at a multi-index. */
-    public float get(int... index) { return data[offset(index)]; }
+    public float get(int... index) { return read()[offset(index)]; }
 
     /** Sets the value at a multi-index. */
-    public void set(float value, int... index) { data[offset(index)] = value; }
+    public void set(float value, int... index) { data()[offset(index)] = value; }
 
     private int offset(int[] index) {
         if (index.length != shape.rank()) {
@@ -125,8 +219,14 @@ public final class Tensor {
         return off;
     }
 
-    /** A deep copy. */
-    public Tensor copy() { return new Tensor(shape, data.clone(), backend); }
+    /** A deep copy, on the same backend (a device tensor is copied on the device). */
+    public Tensor copy() {
+        Storage s = storage;
+        return s.device == null ? new Tensor(shape, s.host.clone(), backend) : backend.copy(this);
+    }
+
+    /** This tensor on {@code target}: itself when it is already there, else a copy of its values. */
+    public Tensor to(Backend target) { return target == backend ? this : target.fromArray(read(), shape); }
 
     /** A view with another shape of the same element count; {@code -1} in one place is inferred. */
     public Tensor reshape(int... dims) {
@@ -144,7 +244,7 @@ public final class Tensor {
             throw new IllegalArgumentException("reshape " + shape + " to " + Arrays.toString(dims) + ": element counts "
                     + size() + " and " + target.size() + " differ");
         }
-        return new Tensor(target, data, backend);
+        return new Tensor(target, storage, backend);
     }
 
 
@@ -218,7 +318,7 @@ public final class Tensor {
     /** Sum of all elements, accumulated in double. */
     public double sumAll() {
         double s = 0;
-        for (float x : data) s += x;
+        for (float x : read()) s += x;
         return s;
     }
 
@@ -330,6 +430,7 @@ public final class Tensor {
     public Tensor like(float[] values, Shape shape) { return new Tensor(shape, values, backend); }
 
     @Override public String toString() {
+        float[] data = read();
         int n = Math.min(8, data.length);
         StringBuilder sb = new StringBuilder("Tensor").append(shape).append(" [");
         for (int i = 0; i < n; i++) sb.append(i == 0 ? "" : ", ").append(data[i]);

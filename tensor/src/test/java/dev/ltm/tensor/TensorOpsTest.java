@@ -187,7 +187,7 @@ class TensorOpsTest {
     @Test
     void rmsNormMatchesReference() {
         Tensor x = rand(5, 19), g = rand(19);
-        float[] rstd = new float[5];
+        Tensor rstd = Tensor.zeros(5);
         Tensor y = x.backend().rmsNorm(x, g, 1e-5f, rstd);
         double[] want = new double[x.size()];
         for (int r = 0; r < 5; r++) {

@@ -57,7 +57,7 @@ public final class Safetensors {
             ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length);
             out.write(len.array());
             out.write(header);
-            for (Tensor t : sorted.values()) writeFloats(out, t.data());
+            for (Tensor t : sorted.values()) writeFloats(out, t.read());
         });
     }
 
@@ -278,7 +278,7 @@ public final class Safetensors {
             if (!target.containsKey(name)) throw fail(path, "unexpected tensor '" + name + "' (not in the model)");
         }
         for (Map.Entry<String, Tensor> e : target.entrySet()) {
-            float[] src = c.tensors().get(e.getKey()).data();
+            float[] src = c.tensors().get(e.getKey()).read();
             System.arraycopy(src, 0, e.getValue().data(), 0, src.length);
         }
         return c.metadata();
