@@ -10,12 +10,18 @@ import java.util.Arrays;
 final class Common {
     private Common() {}
 
-    /** Selects the device: {@code cpu}, or anything else through {@link Backends#select}, which falls back with one line. */
-    static void selectDevice(String device) {
+    /** The backend named by {@code --device}: {@code cpu}, or OpenCL through {@link Backends#select}, which falls back with one line. */
+    static Backend selectDevice(String device) {
         Backend b = Backends.select(device);
-        if (!b.name().toLowerCase().startsWith("cpu")) {
-            System.err.println("ltm: device " + b.name() + " found; this build still trains and decodes with the CPU backend");
-        }
+        if (b != dev.ltm.tensor.CpuBackend.INSTANCE) System.err.println("ltm: running on " + b.name());
+        return b;
+    }
+
+    /** A checkpoint loaded from {@code dir} with its model moved to {@code backend}. */
+    static Checkpoint load(java.nio.file.Path dir, Backend backend) {
+        Checkpoint c = Checkpoint.load(dir);
+        if (c.model().backend() == backend) return c;
+        return new Checkpoint(c.config(), c.model().to(backend), c.trainer(), c.optimizer());
     }
 
     /** A comma-separated list of non-negative integers ({@code 0,1,2,4,8,16}), with a one-line error naming the option. */

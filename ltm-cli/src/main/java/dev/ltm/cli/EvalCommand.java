@@ -6,6 +6,7 @@ import dev.ltm.optim.Evaluator;
 import dev.ltm.optim.TrainingData;
 import dev.ltm.optim.data.DataException;
 import dev.ltm.optim.data.Packing;
+import dev.ltm.tensor.Backend;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,10 +34,10 @@ final class EvalCommand implements Callable<Integer> {
     String device;
 
     @Override public Integer call() {
-        Common.selectDevice(device);
+        Backend backend = Common.selectDevice(device);
         int[] tFasts = tFast == null ? null : Common.intList("--t-fast", tFast);
         if (batch < 1) throw new IllegalArgumentException("--batch " + batch + " must be >= 1");
-        Checkpoint c = Checkpoint.load(checkpoint);
+        Checkpoint c = Common.load(checkpoint, backend);
         if (tFasts == null) tFasts = new int[] {Common.fast(c).steps()};
         List<TokenBatch> batches = TrainingData.inOrder(windows(c), batch, maxBatches);
         Evaluator evaluator = new Evaluator(c.model(), Common.fast(c), seed);

@@ -3,6 +3,7 @@ package dev.ltm.cli;
 import dev.ltm.model.Sampling;
 import dev.ltm.optim.Checkpoint;
 import dev.ltm.optim.Generation;
+import dev.ltm.tensor.Backend;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -40,9 +41,9 @@ final class GenerateCommand implements Callable<Integer> {
     String device;
 
     @Override public Integer call() {
-        Common.selectDevice(device);
+        Backend backend = Common.selectDevice(device);
         Sampling sampling = new Sampling(temperature, topK, topP);
-        Checkpoint c = Checkpoint.load(checkpoint);
+        Checkpoint c = Common.load(checkpoint, backend);
         Generation.Options options = new Generation.Options(maxTokens, sampling, zMean, zScale, zLayers, seed, Common.tFast(c, tFast), !noStop);
         Generation.Result r = new Generation(c.model(), c.tokenizer(), Common.fast(c)).generate(prompt, options);
         if (r.conditioned()) {

@@ -7,6 +7,7 @@ import dev.ltm.optim.Prober;
 import dev.ltm.optim.TrainingData;
 import dev.ltm.optim.data.DataException;
 import dev.ltm.optim.data.Dataset;
+import dev.ltm.tensor.Backend;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,9 +37,9 @@ final class ProbeCommand implements Callable<Integer> {
     String device;
 
     @Override public Integer call() {
-        Common.selectDevice(device);
+        Backend backend = Common.selectDevice(device);
         if (batch < 1 || maxDocs < 1) throw new IllegalArgumentException("--batch " + batch + " and --max-docs " + maxDocs + " must be >= 1");
-        Checkpoint c = Checkpoint.load(checkpoint);
+        Checkpoint c = Common.load(checkpoint, backend);
         int layerCount = c.config().model().layers();
         List<LayerSet> sets = new ArrayList<>();
         for (String s : layers) sets.add(LayerSet.parse(s, layerCount));

@@ -11,6 +11,7 @@ import dev.ltm.optim.FastFitter;
 import dev.ltm.optim.TrainingData;
 import dev.ltm.optim.TrainingRun;
 import dev.ltm.optim.data.Dataset;
+import dev.ltm.tensor.Backend;
 import dev.ltm.tensor.Rng;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -73,8 +74,8 @@ final class TrainCommand implements Callable<Integer> {
     String device;
 
     @Override public Integer call() {
-        Common.selectDevice(device);
-        TrainingRun run = resume ? resumed() : fresh();
+        Backend backend = Common.selectDevice(device);
+        TrainingRun run = resume ? resumed(backend) : fresh(backend);
         DualRateTrainer.Settings s = run.trainer().settings();
         LtmConfig c = run.trainer().model().config();
         System.out.printf("model: %s, %,d parameters, N_z = %d, tokenizer %s; data: %d training / %d validation windows of %d tokens%n",
@@ -111,7 +112,7 @@ final class TrainCommand implements Callable<Integer> {
         return 0;
     }
 
-    private TrainingRun fresh() {
+    private TrainingRun fresh(Backend backend) {
         if (!overwrite && Checkpoint.exists(out)) {
             throw new IllegalArgumentException(out + " already holds a checkpoint: pass --resume to continue it, --overwrite to replace it, or another --out");
         }
@@ -124,12 +125,12 @@ final class TrainCommand implements Callable<Integer> {
         Checkpoint.DataSpec spec = new Checkpoint.DataSpec(data, stories, seed, seqLen, valFraction, "concatenated");
         Dataset dataset = TrainingData.dataset(spec, tok);
         Checkpoint.Config ckpt = new Checkpoint.Config(Checkpoint.FORMAT, config, tok.name(), spec);
-        return TrainingRun.start(ckpt, new LatentThoughtModel(config, new Rng(seed)), settings, dataset, batch);
+        return TrainingRun.start(ckpt, new LatentThoughtModel(config, new Rng(seed)).to(backend), settings, dataset, batch);
     }
 
-    private TrainingRun resumed() {
+    private TrainingRun resumed(Backend backend) {
         if (!Checkpoint.exists(out)) throw new IllegalArgumentException("--resume: no checkpoint in " + out);
-        Checkpoint c = Checkpoint.load(out);
+        Checkpoint c = Common.load(out, backend);
         if (c.config().data() == null || c.config().data().source().startsWith("memory:")) {
             throw new IllegalArgumentException("--resume: " + out + " was trained on texts given in memory; resume it through the library");
         }
