@@ -1,0 +1,21 @@
+package dev.ltm.model;
+
+import dev.ltm.tensor.Rng;
+
+/** Small seeded configs and batches shared by the model tests. */
+final class TinyModels {
+    private TinyModels() {}
+
+    /** V=50, H=16, L=2, 4 heads over 2 K/V heads, N_z=6 (m=3), maxSeqLen 17, window 5. */
+    static LtmConfig config() { return LtmConfig.of(50, 16, 2, 4, 2, 6, 17, 5); }
+
+    /** Random tokens [b][t] in [0, vocab). */
+    static int[][] tokens(Rng rng, int b, int t, int vocab) {
+        int[][] x = new int[b][t];
+        for (int[] row : x) for (int i = 0; i < t; i++) row[i] = rng.nextInt(vocab);
+        return x;
+    }
+
+    /** A shifted batch of b random sequences of t+1 tokens. */
+    static TokenBatch batch(Rng rng, int b, int t, int vocab) { return TokenBatch.shifted(tokens(rng, b, t + 1, vocab)); }
+}

@@ -1,0 +1,95 @@
+package dev.ltm.optim;
+
+import dev.ltm.autograd.NoGrad;
+import dev.ltm.autograd.Tape;
+import dev.ltm.autograd.Var;
+import dev.ltm.model.Elbo;
+import dev.ltm.model.LatentThoughtModel;
+import dev.ltm.model.Params;
+import dev.ltm.model.Posterior;
+import dev.ltm.model.TokenBatch;
+import dev.ltm.tensor.Rng;
+import dev.ltm.tensor.Tensor;
+import java.util.LinkedHashMap;
+import java.util.List;
+
+/**
+ * Fast learning (spec section 2): fits the local posterior (mu, logvar) of a batch by T_fast AdamW
+ * steps on sum over the batch of (token NLL sum + KL), with the decoder weights frozen (no weight
+ * gradient is computed) and the z-independent prefix computed once.
+ */
+public final class FastFitter {
+    /** T_fast, the peak fast lr, and AdamW's betas, eps and weight decay for mu and logvar. */
+    public record Settings(int steps, float lr, float beta1, float beta2, float eps, float weightDecay) {
+        /** Checks the ranges. */
+        public Settings {
+            if (steps < 0) throw new IllegalArgumentException("FastFitter.Settings: steps " + steps + " must be >= 0");
+            if (!(lr >= 0)) throw new IllegalArgumentException("FastFitter.Settings: lr " + lr + " must be >= 0");
+        }
+
+        /** The spec's values: T_fast 16, fastLr 0.3, betas (0.9, 0.999), eps 1e-8, weight decay 0.01. */
+        public static Settings defaults() { return new Settings(16, 0.3f, 0.9f, 0.999f, 1e-8f, 0.01f); }
+
+        /** These settings with another T_fast. */
+        public Settings withSteps(int tFast) { return new Settings(tFast, lr, beta1, beta2, eps, weightDecay); }
+
+        /** These settings with another peak fast lr. */
+        public Settings withLr(float fastLr) { return new Settings(steps, fastLr, beta1, beta2, eps, weightDecay); }
+    }
+
+    /**
+     * A fit's outcome: the final mu, logvar, the fixed eps, z = mu + eps * sigma (each [B, L, m, H];
+     * empty when N_z = 0), and the bound measured by one more forward pass at that point.
+     */
+    public record Result(Tensor mu, Tensor logvar, Tensor eps, Tensor z, Elbo elbo) {}
+
+    private final LatentThoughtModel model;
+    private final Settings settings;
+
+    /** A fitter for {@code model} (whose weights it reads, never changes). */
+    public FastFitter(LatentThoughtModel model, Settings settings) {
+        this.model = model;
+        this.settings = settings;
+    }
+
+    /** The settings. */
+    public Settings settings() { return settings; }
+
+    /** Fits from the spec's fresh start, drawn from {@code rng}. */
+    public Result fit(TokenBatch batch, Rng rng) {
+        return fit(batch, Posterior.init(model.config(), batch.batchSize(), rng));
+    }
+
+    /** Fits from persistent init: mu starts at {@code initialMu} [B, L, m, H]; logvar and eps from {@code rng}. */
+    public Result fit(TokenBatch batch, Rng rng, Tensor initialMu) {
+        return fit(batch, Posterior.persistent(model.config(), initialMu, rng));
+    }
+
+    private Result fit(TokenBatch batch, Posterior q) {
+        if (q.batchSize() != batch.batchSize()) {
+            throw new IllegalArgumentException("FastFitter: posterior of " + q.batchSize() + " sequences for a batch of " + batch.batchSize());
+        }
+        Params frozen = Params.frozen(model);
+        LatentThoughtModel.Prefix prefix = model.prefix(frozen, batch.inputs());
+        // With N_z = 0 there is nothing to fit: the bound is the plain NLL.
+        int steps = model.config().latentCount() == 0 ? 0 : settings.steps();
+        LinkedHashMap<String, Var> leaves = new LinkedHashMap<>();
+        leaves.put("mu", q.mu());
+        leaves.put("logvar", q.logvar());
+        AdamW opt = new AdamW(List.of(new AdamW.Group(leaves, settings.lr(), settings.beta1(), settings.beta2(),
+                settings.eps(), settings.weightDecay())));
+        for (int s = 0; s < steps; s++) {
+            opt.zeroGrad();
+            Var loss = Elbo.negativeBound(model.logitsFromPrefix(prefix, frozen, q.z()), batch, q);
+            Tape.backward(loss);
+            opt.step(Schedules.fastCosine(s, steps, settings.lr()));
+        }
+        opt.zeroGrad();
+        try (NoGrad ignored = NoGrad.enter()) {
+            Var z = q.z();
+            Var logits = model.logitsFromPrefix(prefix, frozen, model.config().latentCount() == 0 ? null : z);
+            Elbo elbo = Elbo.measure(logits, batch, q);
+            return new Result(q.mu().value(), q.logvar().value(), q.eps(), z.value(), elbo);
+        }
+    }
+}

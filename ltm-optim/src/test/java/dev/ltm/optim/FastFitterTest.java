@@ -1,0 +1,122 @@
+package dev.ltm.optim;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import dev.ltm.autograd.Var;
+import dev.ltm.model.Elbo;
+import dev.ltm.model.LatentThoughtModel;
+import dev.ltm.model.LtmConfig;
+import dev.ltm.model.Params;
+import dev.ltm.model.Posterior;
+import dev.ltm.model.TokenBatch;
+import dev.ltm.tensor.Rng;
+import dev.ltm.tensor.Shape;
+import dev.ltm.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+
+class FastFitterTest {
+    static final LtmConfig CONFIG = LtmConfig.of(50, 16, 2, 4, 2, 6, 17, 5);
+
+    static TokenBatch batch(Rng rng, int b, int t, int vocab) {
+        int[][] seqs = new int[b][t + 1];
+        for (int[] row : seqs) for (int i = 0; i < row.length; i++) row[i] = rng.nextInt(vocab);
+        return TokenBatch.shifted(seqs);
+    }
+
+    @Test
+    void fastFitLowersTheBound() {
+        double[] steps = {0, 2, 8, 16}, mean = new double[steps.length];
+        for (int seed = 0; seed < 3; seed++) {
+            Rng rng = new Rng(100 + seed);
+            LatentThoughtModel m = new LatentThoughtModel(CONFIG.withInitStd(0.1f), rng);
+            TokenBatch batch = batch(rng, 2, 11, 50);
+            for (int i = 0; i < steps.length; i++) {
+                FastFitter f = new FastFitter(m, FastFitter.Settings.defaults().withSteps((int) steps[i]));
+                mean[i] += f.fit(batch, new Rng(seed)).elbo().nelboPerToken() / 3;
+            }
+        }
+        for (int i = 1; i < steps.length; i++) assertThat(mean[i]).as("T_fast %s vs %s", steps[i], steps[i - 1]).isLessThan(mean[i - 1]);
+    }
+
+    @Test
+    void zeroStepsReportTheBoundAtTheStart() {
+        Rng rng = new Rng(1);
+        LatentThoughtModel m = new LatentThoughtModel(CONFIG, rng);
+        TokenBatch batch = batch(rng, 3, 9, 50);
+        FastFitter.Result r = new FastFitter(m, FastFitter.Settings.defaults().withSteps(0)).fit(batch, new Rng(7));
+        Posterior q = Posterior.init(CONFIG, 3, new Rng(7));
+        assertThat(r.mu().data()).containsExactly(q.mu().value().data());
+        assertThat(r.logvar().data()).containsExactly(q.logvar().value().data());
+        assertThat(r.eps().data()).containsExactly(q.eps().data());
+        Elbo direct = Elbo.measure(m.logits(Params.frozen(m), batch.inputs(), q.z()), batch, q);
+        assertThat(r.elbo().totalNelbo()).isCloseTo(direct.totalNelbo(), within(1e-9));
+        assertThat(r.elbo().tokens()).containsExactly(9, 9, 9);
+    }
+
+    @Test
+    void resultIsTheFinalPointAndItsBound() {
+        Rng rng = new Rng(2);
+        LatentThoughtModel m = new LatentThoughtModel(CONFIG, rng);
+        TokenBatch batch = batch(rng, 2, 8, 50);
+        FastFitter.Result r = new FastFitter(m, FastFitter.Settings.defaults().withSteps(3)).fit(batch, new Rng(8));
+        assertThat(r.z().shape()).isEqualTo(Shape.of(2, 2, 3, 16));
+        Posterior q = Posterior.of(Var.param(r.mu()), Var.param(r.logvar()), r.eps());
+        assertThat(q.z().value().data()).containsExactly(r.z().data());
+        Elbo again = Elbo.measure(m.logits(Params.frozen(m), batch.inputs(), q.z()), batch, q);
+        assertThat(r.elbo().totalNelbo()).isCloseTo(again.totalNelbo(), within(1e-9));
+        // Both moved from the start; logvar rises towards the prior's 0 (the KL pulls it up from -5).
+        Posterior start = Posterior.init(CONFIG, 2, new Rng(8));
+        assertThat(r.mu().data()).isNotEqualTo(start.mu().value().data());
+        assertThat(r.eps().data()).containsExactly(start.eps().data());
+        assertThat(mean(r.logvar())).isGreaterThan(mean(start.logvar().value()) + 0.5);
+    }
+
+    @Test
+    void neverTouchesTheWeights() {
+        Rng rng = new Rng(3);
+        LatentThoughtModel m = new LatentThoughtModel(CONFIG, rng);
+        var before = m.parameters();
+        float[] emb = before.get("tok_emb").data().clone();
+        new FastFitter(m, FastFitter.Settings.defaults().withSteps(2)).fit(batch(rng, 2, 6, 50), new Rng(9));
+        assertThat(m.parameters().get("tok_emb").data()).containsExactly(emb);
+    }
+
+    @Test
+    void persistentInitStartsFromTheGivenMu() {
+        Rng rng = new Rng(4);
+        LatentThoughtModel m = new LatentThoughtModel(CONFIG, rng);
+        TokenBatch batch = batch(rng, 2, 6, 50);
+        Tensor mu0 = Tensor.randn(rng, 0, 0.7, 2, 2, 3, 16);
+        FastFitter.Result r = new FastFitter(m, FastFitter.Settings.defaults().withSteps(0)).fit(batch, new Rng(5), mu0);
+        assertThat(r.mu().data()).containsExactly(mu0.data());
+        FastFitter.Result moved = new FastFitter(m, FastFitter.Settings.defaults().withSteps(2)).fit(batch, new Rng(5), mu0);
+        assertThat(moved.mu().data()).isNotEqualTo(mu0.data());
+        assertThat(mu0.data()).containsExactly(r.mu().data()); // the caller's tensor is not updated in place
+    }
+
+    @Test
+    void sameSeedSameFitBitForBit() {
+        Rng rng = new Rng(5);
+        LatentThoughtModel m = new LatentThoughtModel(CONFIG, rng);
+        TokenBatch batch = batch(rng, 2, 10, 50);
+        FastFitter f = new FastFitter(m, FastFitter.Settings.defaults().withSteps(4));
+        FastFitter.Result a = f.fit(batch, new Rng(11)), b = f.fit(batch, new Rng(11));
+        assertThat(a.z().data()).containsExactly(b.z().data());
+        assertThat(a.elbo().totalNelbo()).isEqualTo(b.elbo().totalNelbo());
+    }
+
+    @Test
+    void withoutThoughtsTheBoundIsThePlainNll() {
+        LtmConfig gpt = LtmConfig.of(50, 16, 2, 4, 2, 0, 17, 0);
+        Rng rng = new Rng(6);
+        LatentThoughtModel m = new LatentThoughtModel(gpt, rng);
+        TokenBatch batch = batch(rng, 2, 7, 50);
+        FastFitter.Result r = new FastFitter(m, FastFitter.Settings.defaults()).fit(batch, new Rng(1));
+        assertThat(r.elbo().totalKl()).isEqualTo(0.0);
+        double nll = Elbo.nllSum(m.logits(Params.frozen(m), batch.inputs(), null), batch).value().item();
+        assertThat(r.elbo().totalNll()).isCloseTo(nll, within(1e-3));
+    }
+
+    private static double mean(Tensor t) { return t.sumAll() / t.size(); }
+}
