@@ -20,17 +20,22 @@ public final class Ops {
     public static Var add(Var a, Var b) {
         Tensor out = a.value().add(b.value());
         return Var.op("add", out, g -> {
-            if (a.requiresGrad()) a.accumulate(g.sumTo(a.shape()));
-            if (b.requiresGrad()) b.accumulate(g.sumTo(b.shape()));
+            if (a.requiresGrad()) a.accumulate(reduceTo(g, a.shape()));
+            if (b.requiresGrad()) b.accumulate(reduceTo(g, b.shape()));
         }, a, b);
+    }
+
+    /** g summed down to {@code shape} (the inverse of broadcasting); g itself when nothing was broadcast. */
+    private static Tensor reduceTo(Tensor g, Shape shape) {
+        return g.shape().equals(shape) ? g : g.sumTo(shape);
     }
 
     /** a - b (broadcast). */
     public static Var sub(Var a, Var b) {
         Tensor out = a.value().sub(b.value());
         return Var.op("sub", out, g -> {
-            if (a.requiresGrad()) a.accumulate(g.sumTo(a.shape()));
-            if (b.requiresGrad()) b.accumulate(g.scale(-1f).sumTo(b.shape()));
+            if (a.requiresGrad()) a.accumulate(reduceTo(g, a.shape()));
+            if (b.requiresGrad()) b.accumulate(reduceTo(g.scale(-1f), b.shape()));
         }, a, b);
     }
 
@@ -38,8 +43,8 @@ public final class Ops {
     public static Var mul(Var a, Var b) {
         Tensor out = a.value().mul(b.value());
         return Var.op("mul", out, g -> {
-            if (a.requiresGrad()) a.accumulate(g.mul(b.value()).sumTo(a.shape()));
-            if (b.requiresGrad()) b.accumulate(g.mul(a.value()).sumTo(b.shape()));
+            if (a.requiresGrad()) a.accumulate(reduceTo(g.mul(b.value()), a.shape()));
+            if (b.requiresGrad()) b.accumulate(reduceTo(g.mul(a.value()), b.shape()));
         }, a, b);
     }
 
@@ -48,8 +53,8 @@ public final class Ops {
         Tensor out = a.value().div(b.value());
         return Var.op("div", out, g -> {
             Tensor gb = g.div(b.value());
-            if (a.requiresGrad()) a.accumulate(gb.sumTo(a.shape()));
-            if (b.requiresGrad()) b.accumulate(gb.mul(out).scale(-1f).sumTo(b.shape()));
+            if (a.requiresGrad()) a.accumulate(reduceTo(gb, a.shape()));
+            if (b.requiresGrad()) b.accumulate(reduceTo(gb.mul(out).scale(-1f), b.shape()));
         }, a, b);
     }
 

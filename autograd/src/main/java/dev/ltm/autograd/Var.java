@@ -21,6 +21,7 @@ public final class Var {
     final Var[] parents;
     final Backward backward;
     private Tensor grad;
+    private boolean gradOwned;
 
     private Var(Tensor value, boolean requiresGrad, String op, Var[] parents, Backward backward) {
         this.value = value;
@@ -66,14 +67,25 @@ public final class Var {
     /** Whether this node is a leaf (made by {@link #param} or {@link #constant}). */
     public boolean isLeaf() { return backward == null; }
 
-    /** Adds {@code g} to this node's gradient (no-op for nodes that need none). */
+    /**
+     * Adds {@code g} to this node's gradient (no-op for nodes that need none). Leaves copy the first
+     * gradient (users and optimizers may scale it in place); intermediate nodes keep a reference to
+     * it and copy only when a second contribution arrives, so a single-consumer chain never copies.
+     */
     void accumulate(Tensor g) {
         if (!requiresGrad) return;
         if (!g.shape().equals(value.shape())) {
             throw new IllegalStateException("gradient of " + op + ": shape " + g.shape() + " for a value of shape " + value.shape());
         }
-        if (grad == null) grad = g.copy();
-        else grad.backend().addInPlace(grad, g, 1f);
+        if (grad == null) {
+            grad = isLeaf() ? g.copy() : g;
+            gradOwned = isLeaf();
+        } else if (!gradOwned) {
+            grad = grad.add(g);
+            gradOwned = true;
+        } else {
+            grad.backend().addInPlace(grad, g, 1f);
+        }
     }
 
     /** Drops the gradient of an intermediate node once its backward rule has run. */

@@ -129,7 +129,7 @@ public final class LatentThoughtModel {
 
     /** Runs the z-independent prefix without recording gradients (for frozen weights). */
     public Prefix prefix(Params p, int[][] tokens) {
-        try (NoGrad ignored = NoGrad.enter()) {
+        try (NoGrad _ = NoGrad.enter()) {
             Var h = selfAttentionBlock(p, 0, embed(p, tokens), positions(tokens));
             return new Prefix(tokens, Var.constant(h.value()));
         }
@@ -144,9 +144,9 @@ public final class LatentThoughtModel {
     private Var logitsAfterFirstSelfAttention(Params p, Var x, Var z, int[] pos) {
         checkThoughts(z, x.shape().dim(0));
         for (int l = 0; l < config.layers(); l++) {
-            if (l > 0) x = selfAttentionBlock(p, l, x, pos);
-            if (config.latentCount() > 0) x = crossAttentionBlock(p, l, x, group(z, l), pos);
-            x = feedForwardBlock(p, l, x);
+            if (l > 0) x = selfAttentionBlock(p, l, x, pos);                                   // h = x + SelfAttn(RMSNorm(x))
+            if (config.latentCount() > 0) x = crossAttentionBlock(p, l, x, group(z, l), pos);  // h = h + CrossAttn(RMSNorm(h), z_l)
+            x = feedForwardBlock(p, l, x);                                                     // out = h + SwiGLU(RMSNorm(h))
         }
         return head(p, x);
     }
@@ -169,7 +169,7 @@ public final class LatentThoughtModel {
     public Var selfAttentionBlock(Params p, int layer, Var x, int[] positions) {
         Var a = norm(p, layerName(layer) + "attn_norm.g", x);
         Var[] qkv = selfAttentionQkv(p, layer, a, positions);
-        Var o = attention(qkv[0], qkv[1], qkv[2], config.attentionWindow());
+        Var o = attention(qkv[0], qkv[1], qkv[2], config.attentionWindow()); // spec 1: token i sees max(0, i-W+1)..i
         return add(x, attentionOutput(p, layerName(layer) + "attn.wo", o));
     }
 
@@ -178,7 +178,7 @@ public final class LatentThoughtModel {
         Var a = norm(p, layerName(layer) + "cross_norm.g", h);
         Var q = crossAttentionQuery(p, layer, a, positions);
         Var[] kv = crossAttentionKv(p, layer, zl);
-        Var o = attention(q, kv[0], kv[1], 0);
+        Var o = attention(q, kv[0], kv[1], 0); // spec 1: no mask, every token sees every vector of z_l
         return add(h, attentionOutput(p, layerName(layer) + "cross.wo", o));
     }
 

@@ -206,7 +206,7 @@ class LatentThoughtModelTest {
         frozen.grads().forEach((name, g) -> assertThat(g).as(name).isNull());
         assertThat(q.mu().grad()).isNotNull();
         assertThat(q.logvar().grad()).isNotNull();
-        try (NoGrad ignored = NoGrad.enter()) {
+        try (NoGrad _ = NoGrad.enter()) {
             assertThat(Ops.sum(q.z()).requiresGrad()).isFalse();
         }
     }

@@ -65,6 +65,7 @@ public final class FastFitter {
         return fit(batch, Posterior.persistent(model.config(), initialMu, rng));
     }
 
+    /** Spec 2, step 1 happened in the caller (the posterior's start); this runs steps 2 and 3. */
     private Result fit(TokenBatch batch, Posterior q) {
         if (q.batchSize() != batch.batchSize()) {
             throw new IllegalArgumentException("FastFitter: posterior of " + q.batchSize() + " sequences for a batch of " + batch.batchSize());
@@ -78,6 +79,7 @@ public final class FastFitter {
         leaves.put("logvar", q.logvar());
         AdamW opt = new AdamW(List.of(new AdamW.Group(leaves, settings.lr(), settings.beta1(), settings.beta2(),
                 settings.eps(), settings.weightDecay())));
+        // Spec 2, step 2: T_fast AdamW steps on sum_batch (NLL + KL), eps fixed, lr on the fast cosine.
         for (int s = 0; s < steps; s++) {
             opt.zeroGrad();
             Var loss = Elbo.negativeBound(model.logitsFromPrefix(prefix, frozen, q.z()), batch, q);
@@ -85,7 +87,8 @@ public final class FastFitter {
             opt.step(Schedules.fastCosine(s, steps, settings.lr()));
         }
         opt.zeroGrad();
-        try (NoGrad ignored = NoGrad.enter()) {
+        // Spec 2, step 3: z = mu + eps * sigma at the final point, and one more forward pass for the bound.
+        try (NoGrad _ = NoGrad.enter()) {
             Var z = q.z();
             Var logits = model.logitsFromPrefix(prefix, frozen, model.config().latentCount() == 0 ? null : z);
             Elbo elbo = Elbo.measure(logits, batch, q);

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import dev.ltm.autograd.Ops;
+import dev.ltm.autograd.Tape;
 import dev.ltm.autograd.Var;
 import dev.ltm.tensor.Tensor;
 import java.util.LinkedHashMap;
@@ -16,7 +18,7 @@ class AdamWTest {
     private static Var withGrad(Var p, float... g) {
         p.zeroGrad();
         // A leaf's gradient is set through the tape: d(sum(p * g))/dp = g.
-        dev.ltm.autograd.Tape.backward(dev.ltm.autograd.Ops.sum(dev.ltm.autograd.Ops.mul(p, Var.constant(Tensor.of(g.clone(), g.length)))));
+        Tape.backward(Ops.sum(Ops.mul(p, Var.constant(Tensor.of(g.clone(), g.length)))));
         return p;
     }
 

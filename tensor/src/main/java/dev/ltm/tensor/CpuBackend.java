@@ -117,6 +117,7 @@ public final class CpuBackend implements Backend {
         Tensor out = Tensor.zeros(a.shape());
         float[] x = a.data(), o = out.data();
         parallelChunks(x.length, (lo, hi) -> {
+            if (VectorMath.transcendental(op, x, o, lo, hi)) return;
             int i = lo;
             if (Simd.ENABLED && (op == UnaryOp.NEG || op == UnaryOp.SQUARE || op == UnaryOp.ABS || op == UnaryOp.SQRT)) {
                 int len = Simd.F.length();
@@ -227,20 +228,13 @@ public final class CpuBackend implements Backend {
         parallelChunks((long) rows * n, rows, (lo, hi) -> {
             for (int r = lo; r < hi; r++) {
                 int off = r * n;
-                float mx = Float.NEGATIVE_INFINITY;
-                for (int i = 0; i < n; i++) mx = Math.max(mx, x[off + i]);
-                double sum = 0;
-                for (int i = 0; i < n; i++) {
-                    float e = (float) Math.exp(x[off + i] - mx);
-                    o[off + i] = e;
-                    sum += e;
-                }
+                float mx = VectorMath.max(x, off, n);
+                double sum = VectorMath.expShifted(x, off, mx, o, off, n);
                 if (log) {
                     float lse = (float) (mx + Math.log(sum));
                     for (int i = 0; i < n; i++) o[off + i] = x[off + i] - lse;
                 } else {
-                    float inv = (float) (1 / sum);
-                    for (int i = 0; i < n; i++) o[off + i] *= inv;
+                    VectorMath.scale(o, off, (float) (1 / sum), n);
                 }
             }
         });
@@ -442,10 +436,8 @@ public final class CpuBackend implements Backend {
             for (int r = lo; r < hi; r++) {
                 if (targets[r] < 0) continue;
                 int off = r * v;
-                float mx = Float.NEGATIVE_INFINITY;
-                for (int i = 0; i < v; i++) mx = Math.max(mx, x[off + i]);
-                double sum = 0;
-                for (int i = 0; i < v; i++) sum += Math.exp(x[off + i] - mx);
+                float mx = VectorMath.max(x, off, v);
+                double sum = VectorMath.sumExpShifted(x, off, mx, v);
                 loss[r] = (float) (mx + Math.log(sum) - x[off + targets[r]]);
             }
         });
@@ -461,16 +453,9 @@ public final class CpuBackend implements Backend {
             for (int r = lo; r < hi; r++) {
                 if (targets[r] < 0 || rowScale[r] == 0) continue;
                 int off = r * v;
-                float mx = Float.NEGATIVE_INFINITY;
-                for (int i = 0; i < v; i++) mx = Math.max(mx, x[off + i]);
-                double sum = 0;
-                for (int i = 0; i < v; i++) {
-                    float e = (float) Math.exp(x[off + i] - mx);
-                    o[off + i] = e;
-                    sum += e;
-                }
-                float scale = (float) (rowScale[r] / sum);
-                for (int i = 0; i < v; i++) o[off + i] *= scale;
+                float mx = VectorMath.max(x, off, v);
+                double sum = VectorMath.expShifted(x, off, mx, o, off, v);
+                VectorMath.scale(o, off, (float) (rowScale[r] / sum), v);
                 o[off + targets[r]] -= rowScale[r];
             }
         });

@@ -1,0 +1,97 @@
+package dev.ltm.it;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.ltm.tensor.Shape;
+import dev.ltm.tensor.Tensor;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Copies between our tensors and DJL's NDArrays, and the relative error every parity test measures.
+ * Arrays made here are copies in memory PyTorch owns: DJL's create() wraps a Java direct buffer,
+ * and the Torch side should depend on nothing but PyTorch.
+ */
+final class Parity {
+    private Parity() {}
+
+    /** Errors below this are rounding in float32 sums of a few hundred terms, not a disagreement. */
+    static final double TOLERANCE = 1e-4;
+
+    /**
+     * Relative error of one tensor: max_i |got_i - want_i| / max(max_i |want_i|, 1e-30). Normalising by
+     * the largest reference entry (not entry by entry) keeps entries that are near zero by
+     * cancellation from dominating, as they would with an elementwise ratio.
+     */
+    static double relErr(float[] got, float[] want) {
+        if (got.length != want.length) throw new IllegalArgumentException("relErr: " + got.length + " values vs " + want.length);
+        double diff = 0, scale = 0;
+        for (int i = 0; i < got.length; i++) {
+            if (!Float.isFinite(got[i]) || !Float.isFinite(want[i])) return Double.POSITIVE_INFINITY;
+            diff = Math.max(diff, Math.abs((double) got[i] - want[i]));
+            scale = Math.max(scale, Math.abs(want[i]));
+        }
+        return diff / Math.max(scale, 1e-30);
+    }
+
+    /** Where two tensors differ most, for a failure message: index, both values and the reference's scale. */
+    static String worstEntry(float[] got, float[] want) {
+        int at = 0;
+        double diff = -1, scale = 0;
+        for (int i = 0; i < got.length; i++) {
+            double d = Math.abs((double) got[i] - want[i]);
+            if (!(d <= diff)) {
+                diff = d;
+                at = i;
+            }
+            scale = Math.max(scale, Math.abs(want[i]));
+        }
+        return got.length == 0 ? "empty" : String.format("entry %d of %d: ours %.6g, torch %.6g, max |torch| %.6g", at, got.length,
+                got[at], want[at], scale);
+    }
+
+    /** {@link #relErr(float[], float[])} of a scalar. */
+    static double relErr(double got, double want) {
+        return Math.abs(got - want) / Math.max(Math.abs(want), 1e-30);
+    }
+
+    /** An NDArray with the same shape and values as {@code t}. */
+    static NDArray nd(NDManager m, Tensor t) {
+        return owned(m.create(t.data(), djlShape(t.shape())));
+    }
+
+    /** A copy of {@code a} in memory that PyTorch allocated and owns. */
+    static NDArray owned(NDArray a) { return a.duplicate(); }
+
+    /** A tensor with the same shape and values as {@code a}. */
+    static Tensor tensor(NDArray a) {
+        long[] s = a.getShape().getShape();
+        int[] dims = new int[s.length];
+        for (int i = 0; i < s.length; i++) dims[i] = Math.toIntExact(s[i]);
+        return Tensor.of(a.toFloatArray(), dims);
+    }
+
+    static ai.djl.ndarray.types.Shape djlShape(Shape s) {
+        int[] d = s.dims();
+        long[] l = new long[d.length];
+        for (int i = 0; i < d.length; i++) l[i] = d[i];
+        return new ai.djl.ndarray.types.Shape(l);
+    }
+
+    /** The worst relative error seen per quantity in one test class, printed for the report. */
+    static final class Worst {
+        private final Map<String, Double> worst = new TreeMap<>();
+
+        /** Records {@code err} under {@code quantity} and returns it. */
+        synchronized double note(String quantity, double err) {
+            worst.merge(quantity, err, Math::max);
+            return err;
+        }
+
+        synchronized String report(String title) {
+            StringBuilder sb = new StringBuilder(title).append(" worst relative errors:\n");
+            worst.forEach((k, v) -> sb.append(String.format("  %-28s %.3e%n", k, v)));
+            return sb.toString();
+        }
+    }
+}
