@@ -33,8 +33,11 @@ final class ScalingBench implements Runnable {
     @Option(names = "--out", defaultValue = "target/bench/scaling-tfast.png", description = "PNG path (default ${DEFAULT-VALUE}).")
     Path out;
 
-    @Option(names = "--reps", defaultValue = "3", description = "timed fits per point after one warm-up fit; the median is used (default ${DEFAULT-VALUE}).")
-    int reps;
+    @Option(names = "--passes", defaultValue = "3", description = "passes over the whole grid; each point keeps its best (default ${DEFAULT-VALUE}).")
+    int passes;
+
+    /** Each timing runs fits back to back for at least this long. */
+    static final int MIN_BATCH_MS = 300;
 
     @Option(names = "--vocab", defaultValue = "32", description = "vocabulary (default ${DEFAULT-VALUE}: small, so that the head,"
             + " which section 4's formula leaves out, stays a small fixed cost).")
@@ -50,7 +53,7 @@ final class ScalingBench implements Runnable {
     record Fit(double slope, double intercept, double r2) {}
 
     @Override public void run() {
-        if (reps < 1) throw new ParameterException(spec.commandLine(), "scaling: --reps must be >= 1, got " + reps);
+        if (passes < 1) throw new ParameterException(spec.commandLine(), "scaling: --passes must be >= 1, got " + passes);
         if (vocab < 2) throw new ParameterException(spec.commandLine(), "scaling: --vocab must be >= 2, got " + vocab);
         System.setProperty("java.awt.headless", "true");
         List<Axis> axes = List.of(
@@ -59,18 +62,44 @@ final class ScalingBench implements Runnable {
                 new Axis("N", new int[] {32, 64, 128, 256}, v -> size(L, H, v, NZ), v -> T_FAST),
                 new Axis("N_z", new int[] {8, 16, 32, 64}, v -> size(L, H, N, v), v -> T_FAST),
                 new Axis("H", new int[] {32, 64, 128, 256}, v -> size(L, v, N, NZ), v -> T_FAST));
-        System.out.printf(Locale.ROOT, "bench scaling: fast-fit time (median of %d after 1 warm-up fit) per point;"
-                + " base %s T_fast=%d, full attention%n", reps, size(L, H, N, NZ), T_FAST);
-        warmUp();
+        System.out.printf(Locale.ROOT, "bench scaling: fast-fit time per point = best over %d passes over the whole grid of"
+                + " (mean of fits run for >= %d ms); base %s T_fast=%d, full attention%n", passes, MIN_BATCH_MS,
+                withVocab(size(L, H, N, NZ)), T_FAST);
+        // Every point is timed once per pass, passes sweep the whole grid: load from other processes
+        // that comes and goes hits points at random, and the best of the passes is the least disturbed.
+        List<FastFitter[]> fitters = new ArrayList<>();
+        List<LtmFixture[]> fixtures = new ArrayList<>();
+        for (Axis axis : axes) {
+            int n = axis.values().length;
+            FastFitter[] f = new FastFitter[n];
+            LtmFixture[] x = new LtmFixture[n];
+            for (int i = 0; i < n; i++) {
+                x[i] = LtmFixture.of(withVocab(axis.size().apply(axis.values()[i])), 1);
+                f[i] = new FastFitter(x[i].model(), FastFitter.Settings.defaults().withSteps(axis.tFast().apply(axis.values()[i])));
+            }
+            fitters.add(f);
+            fixtures.add(x);
+        }
+        warmUp(fitters, fixtures);
+        double[][] best = new double[axes.size()][];
+        for (int a = 0; a < axes.size(); a++) {
+            best[a] = new double[axes.get(a).values().length];
+            java.util.Arrays.fill(best[a], Double.POSITIVE_INFINITY);
+        }
+        for (int pass = 0; pass < passes; pass++) {
+            for (int a = 0; a < axes.size(); a++) {
+                for (int i = 0; i < best[a].length; i++) best[a][i] = Math.min(best[a][i], timeFit(fitters.get(a)[i], fixtures.get(a)[i]));
+            }
+        }
         List<String> lines = new ArrayList<>();
         double[] tFastMs = null;
-        for (Axis axis : axes) {
-            double[] ms = new double[axis.values().length], x = new double[ms.length], cost = new double[ms.length];
+        for (int a = 0; a < axes.size(); a++) {
+            Axis axis = axes.get(a);
+            double[] ms = best[a], x = new double[ms.length], cost = new double[ms.length];
             for (int i = 0; i < ms.length; i++) {
                 int v = axis.values()[i];
                 LtmFixture.Size s = axis.size().apply(v);
                 int t = axis.tFast().apply(v);
-                ms[i] = timeFit(s, t);
                 x[i] = v;
                 cost[i] = (double) s.layers() * t * ((double) s.seqLen() * s.seqLen() * s.width()
                         + (double) s.seqLen() * s.latents() * s.width() + (double) s.seqLen() * s.width() * s.width());
@@ -90,25 +119,25 @@ final class ScalingBench implements Runnable {
         return new LtmFixture.Size(0, width, layers, HEADS, latents, seqLen, BATCH);
     }
 
-    /** Compiles the hot paths on the base config before any point is timed. */
-    private void warmUp() {
-        LtmFixture fx = LtmFixture.of(withVocab(size(L, H, N, NZ)), 1);
-        FastFitter fitter = new FastFitter(fx.model(), FastFitter.Settings.defaults().withSteps(T_FAST));
-        long end = System.nanoTime() + 3_000_000_000L;
-        for (int i = 0; i < 3 || System.nanoTime() < end; i++) fitter.fit(fx.batch(), new Rng(i));
+    /** Compiles the hot paths: every point's fit, for at least 5 s in all. */
+    private static void warmUp(List<FastFitter[]> fitters, List<LtmFixture[]> fixtures) {
+        long end = System.nanoTime() + 5_000_000_000L;
+        do {
+            for (int a = 0; a < fitters.size(); a++) {
+                for (int i = 0; i < fitters.get(a).length; i++) fitters.get(a)[i].fit(fixtures.get(a)[i].batch(), new Rng(i));
+            }
+        } while (System.nanoTime() < end);
     }
 
-    /** Median milliseconds of a fast fit of {@code tFast} steps at size s, after one warm-up fit. */
-    private double timeFit(LtmFixture.Size s, int tFast) {
-        LtmFixture fx = LtmFixture.of(withVocab(s), 1);
-        FastFitter fitter = new FastFitter(fx.model(), FastFitter.Settings.defaults().withSteps(tFast));
-        fitter.fit(fx.batch(), new Rng(0));
-        List<Double> times = new ArrayList<>();
-        for (int r = 0; r < reps; r++) {
-            int seed = r + 1;
-            times.add(SideBySide.timeMs(() -> fitter.fit(fx.batch(), new Rng(seed))));
-        }
-        return SideBySide.median(times);
+    /** Mean milliseconds per fit over consecutive fits that take at least MIN_BATCH_MS together. */
+    private static double timeFit(FastFitter fitter, LtmFixture fx) {
+        long t0 = System.nanoTime(), minNs = MIN_BATCH_MS * 1_000_000L;
+        int fits = 0;
+        do {
+            fitter.fit(fx.batch(), new Rng(fits));
+            fits++;
+        } while (System.nanoTime() - t0 < minNs);
+        return (System.nanoTime() - t0) / 1e6 / fits;
     }
 
     private LtmFixture.Size withVocab(LtmFixture.Size s) {
@@ -143,9 +172,9 @@ final class ScalingBench implements Runnable {
         double[] fitted = new double[x.length];
         for (int i = 0; i < x.length; i++) fitted[i] = Math.exp(f.intercept() + f.slope() * Math.log(x[i]));
         XYChart chart = new XYChartBuilder().width(800).height(500)
-                .title("Fast fit time vs T_fast (" + size(L, H, N, NZ) + ", V=" + vocab + ")")
+                .title("Fast fit time vs T_fast (" + withVocab(size(L, H, N, NZ)) + ")")
                 .xAxisTitle("T_fast (steps)").yAxisTitle("time per fit (ms)").build();
-        chart.addSeries("measured (median)", x, ms).setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
+        chart.addSeries("measured (best of passes)", x, ms).setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
         chart.addSeries(String.format(Locale.ROOT, "fit: time ~ T_fast^%.2f", f.slope()), x, fitted)
                 .setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line);
         try {
