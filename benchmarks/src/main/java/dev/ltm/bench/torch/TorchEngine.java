@@ -42,6 +42,7 @@ public final class TorchEngine {
     }
 
     /** The OpenMP wait policy PyTorch's threads run under, as the process environment says. */
+    @SuppressWarnings("restricted")
     public static String ompWaitPolicy() {
         try (Arena arena = Arena.ofConfined()) {
             MethodHandle getenv = LINKER.downcallHandle(LINKER.defaultLookup().find("getenv").orElseThrow(),
@@ -54,6 +55,7 @@ public final class TorchEngine {
     }
 
     /** setenv(3) in this process, so that native libraries loaded later see the variable. */
+    @SuppressWarnings("restricted")
     private static void setenv(String name, String value) {
         try (Arena arena = Arena.ofConfined()) {
             MethodHandle setenv = LINKER.downcallHandle(LINKER.defaultLookup().find("setenv").orElseThrow(),

@@ -230,7 +230,7 @@ public final class TorchLtm {
      * bound measured by one more forward pass.
      */
     public Fit fastFit(TokenBatch batch, Tensor mu0, Tensor logvar0, Tensor eps0, FastFitter.Settings fast) {
-        try (NDScope ignored = new NDScope()) {
+        try (NDScope _ = new NDScope()) {
             NDArray[] zAndBound = fit(batch, mu0, logvar0, eps0, fast);
             return new Fit(zAndBound[0].toFloatArray(), zAndBound[1].getFloat());
         }
@@ -246,7 +246,7 @@ public final class TorchLtm {
         // Weights require no gradient, so the prefix records no graph: computed once it is a constant.
         NDArray prefix = reusePrefix ? prefix(batch.inputs()) : null;
         for (int s = 0; s < fast.steps(); s++) {
-            try (NDScope ignored = new NDScope()) {
+            try (NDScope _ = new NDScope()) {
                 try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                     NDArray x = reusePrefix ? prefix : prefix(batch.inputs());
                     NDArray loss = nllSum(logitsAfterPrefix(x, z(mu, logvar, eps)), batch).add(kl(mu, logvar));
@@ -272,7 +272,7 @@ public final class TorchLtm {
      * step on the mean next-token NLL given z, with global-norm clipping and the warm-up cosine lr.
      */
     public Step trainStep(TokenBatch batch, Tensor mu0, Tensor logvar0, Tensor eps0) {
-        try (NDScope ignored = new NDScope()) {
+        try (NDScope _ = new NDScope()) {
             NDArray z = c.latentCount() == 0 ? null : fit(batch, mu0, logvar0, eps0, trainSettings.fast())[0];
             w.values().forEach(p -> p.setRequiresGradient(true));
             NDArray loss;
