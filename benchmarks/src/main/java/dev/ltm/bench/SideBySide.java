@@ -1,0 +1,53 @@
+package dev.ltm.bench;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Times two implementations of the same work alternately in one run, so that both see the same
+ * machine load: warm-up calls of each, then rounds of (ours x reps, theirs x reps); the figure
+ * of each is the median over all its timed calls.
+ */
+final class SideBySide {
+    /** Median milliseconds per call of ours and theirs; ratio above 1: ours is faster. */
+    record Result(String what, double oursMs, double theirsMs) {
+        double ratio() { return theirsMs / oursMs; }
+
+        String line() {
+            return String.format(Locale.ROOT, "%s: ours %.2f ms, pytorch %.2f ms (median), ratio ours/pytorch %.2f",
+                    what, oursMs, theirsMs, ratio());
+        }
+    }
+
+    private SideBySide() {}
+
+    /** Runs {@code warmups} untimed calls of each, then {@code rounds} rounds of {@code reps} timed calls of each. */
+    static Result run(String what, int warmups, int rounds, int reps, Runnable ours, Runnable theirs) {
+        for (int i = 0; i < warmups; i++) {
+            ours.run();
+            theirs.run();
+        }
+        List<Double> a = new ArrayList<>(), b = new ArrayList<>();
+        for (int r = 0; r < rounds; r++) {
+            for (int i = 0; i < reps; i++) a.add(timeMs(ours));
+            for (int i = 0; i < reps; i++) b.add(timeMs(theirs));
+            System.out.printf(Locale.ROOT, "  %s round %d: ours %.2f ms, pytorch %.2f ms (median of this round)%n",
+                    what, r + 1, median(a.subList(a.size() - reps, a.size())), median(b.subList(b.size() - reps, b.size())));
+        }
+        return new Result(what, median(a), median(b));
+    }
+
+    static double timeMs(Runnable body) {
+        long t0 = System.nanoTime();
+        body.run();
+        return (System.nanoTime() - t0) / 1e6;
+    }
+
+    static double median(List<Double> xs) {
+        List<Double> s = new ArrayList<>(xs);
+        s.sort(null);
+        int n = s.size();
+        return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
+    }
+}

@@ -1,0 +1,50 @@
+package dev.ltm.bench.jmh;
+
+import dev.ltm.bench.LtmFixture;
+import dev.ltm.optim.FastFitter;
+import dev.ltm.tensor.Rng;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * A whole fast fit (spec section 2): the prefix once, T_fast forward+backward steps to (mu, logvar)
+ * with AdamW, one more forward for the bound. Cost O(T_fast L (N^2 H + N N_z H + N H^2)) (section 4).
+ * Batch 2, 4 heads, vocabulary 258.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
+public class FastFitBenchmark {
+    @Param({"4"}) int tFast;
+    @Param({"2"}) int layers;
+    @Param({"64"}) int seqLen;
+    @Param({"8"}) int latents;
+    @Param({"64"}) int width;
+
+    LtmFixture fx;
+    FastFitter fitter;
+
+    @Setup
+    public void setup() {
+        fx = LtmFixture.of(new LtmFixture.Size(258, width, layers, 4, latents, seqLen, 2), 7);
+        fitter = new FastFitter(fx.model(), FastFitter.Settings.defaults().withSteps(tFast));
+    }
+
+    @Benchmark
+    public FastFitter.Result fit() {
+        return fitter.fit(fx.batch(), new Rng(9));
+    }
+}

@@ -1,0 +1,62 @@
+package dev.ltm.bench.jmh;
+
+import dev.ltm.autograd.Tape;
+import dev.ltm.autograd.Var;
+import dev.ltm.bench.LtmFixture;
+import dev.ltm.model.Elbo;
+import dev.ltm.model.LatentThoughtModel;
+import dev.ltm.model.Params;
+import dev.ltm.model.Posterior;
+import dev.ltm.tensor.Rng;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * One fast step (spec sections 2 and 4): forward from the cached z-independent prefix with frozen
+ * weights, the bound, and backward to mu and logvar only. A step does not depend on T_fast (that
+ * only counts the steps of a fit: see {@link FastFitBenchmark}). Batch 2, 4 heads, vocabulary 258.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
+public class FastStepBenchmark {
+    @Param({"2"}) int layers;
+    @Param({"64"}) int seqLen;
+    @Param({"8"}) int latents;
+    @Param({"64"}) int width;
+
+    LtmFixture fx;
+    Params frozen;
+    LatentThoughtModel.Prefix prefix;
+    Posterior q;
+
+    @Setup
+    public void setup() {
+        fx = LtmFixture.of(new LtmFixture.Size(258, width, layers, 4, latents, seqLen, 2), 7);
+        frozen = Params.frozen(fx.model());
+        prefix = fx.model().prefix(frozen, fx.batch().inputs());
+        q = Posterior.init(fx.config(), fx.batch().batchSize(), new Rng(8));
+    }
+
+    @Benchmark
+    public Var step() {
+        q.mu().zeroGrad();
+        q.logvar().zeroGrad();
+        Var loss = Elbo.negativeBound(fx.model().logitsFromPrefix(prefix, frozen, q.z()), fx.batch(), q);
+        Tape.backward(loss);
+        return loss;
+    }
+}

@@ -1,0 +1,51 @@
+package dev.ltm.bench.jmh;
+
+import dev.ltm.bench.LtmFixture;
+import dev.ltm.optim.DualRateTrainer;
+import dev.ltm.optim.FastFitter;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * One dual-rate training step (spec section 2): a fast fit of T_fast steps, then the slow step
+ * (forward, backward to every weight, clipping, AdamW) with z fixed. Batch 2, 4 heads, vocabulary 258.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
+public class TrainStepBenchmark {
+    @Param({"4"}) int tFast;
+    @Param({"2"}) int layers;
+    @Param({"64"}) int seqLen;
+    @Param({"8"}) int latents;
+    @Param({"64"}) int width;
+
+    LtmFixture fx;
+    DualRateTrainer trainer;
+
+    @Setup
+    public void setup() {
+        fx = LtmFixture.of(new LtmFixture.Size(258, width, layers, 4, latents, seqLen, 2), 7);
+        // A long schedule: the steps JMH runs all see nearly the peak lr; the work per step is the same.
+        trainer = new DualRateTrainer(fx.model(), DualRateTrainer.Settings.defaults(0, 1_000_000, 11)
+                .withFast(FastFitter.Settings.defaults().withSteps(tFast)));
+    }
+
+    @Benchmark
+    public DualRateTrainer.Step step() {
+        return trainer.step(fx.batch());
+    }
+}
