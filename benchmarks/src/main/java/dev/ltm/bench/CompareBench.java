@@ -8,6 +8,7 @@ import dev.ltm.bench.torch.TorchLtm;
 import dev.ltm.model.Posterior;
 import dev.ltm.optim.DualRateTrainer;
 import dev.ltm.optim.FastFitter;
+import dev.ltm.tensor.Backend;
 import dev.ltm.tensor.Gemm;
 import dev.ltm.tensor.Parallel;
 import dev.ltm.tensor.Rng;
@@ -42,9 +43,12 @@ final class CompareBench implements Runnable {
     @Option(names = "--rounds", defaultValue = "3", description = "alternating rounds per comparison (default ${DEFAULT-VALUE}).") int rounds;
     @Option(names = "--torch-prefix", description = "also let PyTorch's fast fit compute the z-independent prefix once per fit"
             + " (default: PyTorch runs the whole forward every step, weights not requiring grad).") boolean torchPrefix;
+    @Option(names = "--device", defaultValue = "cpu", description = "backend of our side: cpu, opencl or opencl:N (default ${DEFAULT-VALUE}).")
+    String device;
     @Option(names = "--only", defaultValue = "all", description = "all, gemm, fit or train (default ${DEFAULT-VALUE}).") String only;
 
     private static final long SEED = 20260101L;
+    private Backend backend;
 
     @Override public void run() {
         if (rounds < 1) throw new ParameterException(spec.commandLine(), "compare: --rounds must be >= 1, got " + rounds);
@@ -52,6 +56,11 @@ final class CompareBench implements Runnable {
             throw new ParameterException(spec.commandLine(), "compare: --only must be all, gemm, fit or train, got " + only);
         }
         int threads = Parallel.threads();
+        try {
+            backend = DeviceTiming.select(device);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "compare: " + e.getMessage());
+        }
         LtmFixture.Size size = new LtmFixture.Size(vocab, width, layers, heads, latents, seqLen, batch);
         LtmFixture fx;
         try {
@@ -60,7 +69,7 @@ final class CompareBench implements Runnable {
             throw new ParameterException(spec.commandLine(), "compare: " + e.getMessage());
         }
         try (NDManager nd = TorchEngine.start(threads)) {
-            System.out.printf(Locale.ROOT, "bench compare: ours on %d threads (ltm.threads), pytorch %s on %d intra-op threads;"
+            System.out.printf(Locale.ROOT, "bench compare: ours on " + backend.name() + " with %d threads (ltm.threads), pytorch %s on %d intra-op threads;"
                     + " OMP_WAIT_POLICY=%s; %d alternating rounds after warm-up; medians%n", threads, nd.getEngine().getVersion(),
                     TorchEngine.threads(), TorchEngine.ompWaitPolicy(), rounds);
             System.out.println("model: " + size + " T_fast=" + tFast + " window=full, pytorch fast fit "
@@ -83,7 +92,8 @@ final class CompareBench implements Runnable {
         rng.fillUniform(b, -1, 1);
         NDArray ta = nd.create(a, new Shape(n, n)), tb = nd.create(b, new Shape(n, n));
         SideBySide.Result r = SideBySide.run("matmul " + n + "^3", 5, rounds, 5,
-                () -> Gemm.sgemm(false, false, n, n, n, a, 0, n, b, 0, n, c, 0, n, false),
+                DeviceTiming.isCpu(backend) ? () -> Gemm.sgemm(false, false, n, n, n, a, 0, n, b, 0, n, c, 0, n, false)
+                        : gemmOn(backend, a, b, n),
                 () -> ta.matMul(tb).close());
         System.out.println(r.line() + String.format(Locale.ROOT, "; %.1f vs %.1f GFLOP/s",
                 2.0 * n * n * n / (r.oursMs() * 1e6), 2.0 * n * n * n / (r.theirsMs() * 1e6)));
@@ -92,10 +102,19 @@ final class CompareBench implements Runnable {
         return r;
     }
 
+    /** An n^3 matmul on a device backend, inputs resident there, waiting for the result each time. */
+    private static Runnable gemmOn(Backend backend, float[] a, float[] b, int n) {
+        Tensor ta = Tensor.of(a, n, n).to(backend), tb = Tensor.of(b, n, n).to(backend);
+        return () -> {
+            ta.matmul(tb);
+            DeviceTiming.finish(backend);
+        };
+    }
+
     /** FastFitter.fit against TorchLtm.fastFit from the same weights and posterior start. */
     private SideBySide.Result fastFit(LtmFixture fx, NDManager nd) {
         FastFitter.Settings fast = FastFitter.Settings.defaults().withSteps(tFast);
-        FastFitter fitter = new FastFitter(fx.model(), fast);
+        FastFitter fitter = new FastFitter(fx.model().to(backend), fast);
         TorchLtm torch = new TorchLtm(fx.config(), fx.model().parameters(), trainSettings(), torchPrefix, nd);
         Posterior start = Posterior.init(fx.config(), batch, new Rng(SEED));
         Tensor mu = start.mu().value(), logvar = start.logvar().value(), eps = start.eps();
@@ -105,7 +124,10 @@ final class CompareBench implements Runnable {
         System.out.printf(Locale.ROOT, "fast fit check: NELBO per token ours %.6f, pytorch %.6f (relative difference %.1e)%n",
                 ours / fx.batch().tokenCount(), theirs / fx.batch().tokenCount(), Math.abs(ours - theirs) / Math.abs(theirs));
         SideBySide.Result r = SideBySide.run("fast fit", 1, rounds, 1,
-                () -> fitter.fit(fx.batch(), new Rng(SEED)),
+                () -> {
+                    fitter.fit(fx.batch(), new Rng(SEED));
+                    DeviceTiming.finish(backend);
+                },
                 () -> torch.fastFit(fx.batch(), mu, logvar, eps, fast));
         System.out.println(r.line());
         return r;
@@ -115,7 +137,7 @@ final class CompareBench implements Runnable {
     private SideBySide.Result trainStep(LtmFixture fx, NDManager nd) {
         DualRateTrainer.Settings settings = trainSettings();
         LtmFixture fresh = LtmFixture.of(new LtmFixture.Size(vocab, width, layers, heads, latents, seqLen, batch), SEED);
-        DualRateTrainer trainer = new DualRateTrainer(fresh.model(), settings);
+        DualRateTrainer trainer = new DualRateTrainer(fresh.model().to(backend), settings);
         TorchLtm torch = new TorchLtm(fresh.config(), fresh.model().parameters(), settings, torchPrefix, nd);
         int[] torchSteps = {0};
         Runnable theirs = () -> {
@@ -129,7 +151,10 @@ final class CompareBench implements Runnable {
         DualRateTrainer.Step o0 = trainer.step(fresh.batch());
         System.out.printf(Locale.ROOT, "train step check (step 1): loss ours %.6f, pytorch %.6f; grad norm ours %.6f, pytorch %.6f%n",
                 o0.loss(), t0.loss(), o0.gradNorm(), t0.gradNorm());
-        SideBySide.Result r = SideBySide.run("train step", 0, rounds, 1, () -> trainer.step(fresh.batch()), theirs);
+        SideBySide.Result r = SideBySide.run("train step", 0, rounds, 1, () -> {
+            trainer.step(fresh.batch());
+            DeviceTiming.finish(backend);
+        }, theirs);
         System.out.println(r.line());
         return r;
     }

@@ -29,14 +29,18 @@ final class GemmBench implements Runnable {
             defaultValue = "5")
     int reps;
 
-    @Option(names = "--device", description = "cpu (default ${DEFAULT-VALUE}).", defaultValue = "cpu")
+    @Option(names = "--device", description = "cpu, opencl or opencl:N (default ${DEFAULT-VALUE}); a device is timed beside the CPU engine.",
+            defaultValue = "cpu")
     String device;
 
     @Override public void run() {
         if (size < 1) throw new ParameterException(spec.commandLine(), "gemm: --size must be >= 1, got " + size);
         if (reps < 1) throw new ParameterException(spec.commandLine(), "gemm: --reps must be >= 1, got " + reps);
-        if (!device.equals("cpu")) {
-            throw new ParameterException(spec.commandLine(), "gemm: --device " + device + " is not supported; use cpu");
+        dev.ltm.tensor.Backend backend;
+        try {
+            backend = DeviceTiming.select(device);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "gemm: " + e.getMessage());
         }
         int all = Parallel.threads();
         System.out.printf(Locale.ROOT, "bench gemm: %d^3, %d threads available, %d rounds of (FMA peak, %d timed reps"
@@ -60,6 +64,11 @@ final class GemmBench implements Runnable {
         if (peakAll < all * peak1) {
             System.out.printf(Locale.ROOT, "all-thread probe %.1f < %d x one-thread peak; using %.1f GFLOP/s%n", peakAll, all, all * peak1);
             peakAll = all * peak1;
+        }
+        if (!DeviceTiming.isCpu(backend)) {
+            double gd = DeviceTiming.gemmGflops(backend, a, b, size, reps);
+            System.out.printf(Locale.ROOT, "gemm %dx%dx%d device=%s: %.1f GFLOP/s = %.2f x the CPU engine on %d threads%n",
+                    size, size, size, backend.name(), gd, gd / gAll, all);
         }
         System.out.println(line(1, g1, peak1));
         System.out.println(line(all, gAll, peakAll));
