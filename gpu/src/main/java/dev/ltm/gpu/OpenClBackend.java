@@ -271,15 +271,10 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     @Override
     public synchronized Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
         reclaim();
-        Shape as = a.shape(), bs = b.shape();
-        int r = as.rank();
-        int m = transA ? as.dim(-1) : as.dim(-2), k = transA ? as.dim(-2) : as.dim(-1);
-        int n = transB ? bs.dim(-2) : bs.dim(-1);
-        int batch = as.sizeOf(0, r - 2);
-        int[] od = as.dims();
-        od[r - 2] = m;
-        od[r - 1] = n;
-        Tensor out = out(Shape.of(od));
+        Shape as = a.shape(), bs = b.shape(), os = Shape.matmulResult(as, bs, transA, transB);
+        int m = os.dim(-2), n = os.dim(-1), k = transA ? as.dim(-2) : as.dim(-1);
+        int batch = as.sizeOf(0, as.rank() - 2);
+        Tensor out = out(os);
         ClBuffer x = in("matmul", a), y = in("matmul", b), c = buf(out);
         if (out.size() == 0) return out;
         if (k == 0) {

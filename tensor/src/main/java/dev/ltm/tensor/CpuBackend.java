@@ -27,15 +27,10 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
-        Shape as = a.shape(), bs = b.shape();
-        int r = as.rank();
-        int m = transA ? as.dim(-1) : as.dim(-2), k = transA ? as.dim(-2) : as.dim(-1);
-        int n = transB ? bs.dim(-2) : bs.dim(-1);
-        int batch = as.sizeOf(0, r - 2);
-        int[] od = as.dims();
-        od[r - 2] = m;
-        od[r - 1] = n;
-        Tensor out = Tensor.zeros(Shape.of(od));
+        Shape as = a.shape(), bs = b.shape(), os = Shape.matmulResult(as, bs, transA, transB);
+        int m = os.dim(-2), n = os.dim(-1), k = transA ? as.dim(-2) : as.dim(-1);
+        int batch = as.sizeOf(0, as.rank() - 2);
+        Tensor out = Tensor.zeros(os);
         boolean sharedB = bs.rank() == 2;
         int ldb = bs.dim(-1);
         if (sharedB && !transA) {

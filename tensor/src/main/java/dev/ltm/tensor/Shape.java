@@ -72,6 +72,19 @@ public final class Shape {
         return of(d);
     }
 
+    /**
+     * Result shape of a batched matmul of {@code a} [..., M, K] (or [..., K, M] if transA) and
+     * {@code b} [..., K, N] (or [..., N, K] if transB): a's batch axes, then [M, N]. Shapes are
+     * assumed validated (see {@link Tensor#matmul(Tensor, boolean, boolean)}).
+     */
+    public static Shape matmulResult(Shape a, Shape b, boolean transA, boolean transB) {
+        int r = a.rank();
+        int[] od = a.dims();
+        od[r - 2] = transA ? a.dim(-1) : a.dim(-2);
+        od[r - 1] = transB ? b.dim(-2) : b.dim(-1);
+        return of(od);
+    }
+
     @Override public boolean equals(Object o) { return o instanceof Shape s && Arrays.equals(dims, s.dims); }
     @Override public int hashCode() { return Arrays.hashCode(dims); }
     @Override public String toString() { return Arrays.toString(dims); }
