@@ -291,26 +291,28 @@ public final class Ops {
      * returns sum_r weights[r] * (-log softmax(logits_r)[targets_r]) as a rank-0 tensor.
      */
     public static Var crossEntropy(Var logits, int[] targets, float[] weights) {
+        return crossEntropy(logits, targets, logits.value().backend().fromArray(weights, Shape.of(weights.length)));
+    }
+
+    /**
+     * Weighted cross-entropy sum with the weights [R] as a tensor (moved to the logits' backend):
+     * the per-row losses, the total and the backward all stay on that backend.
+     */
+    public static Var crossEntropy(Var logits, int[] targets, Tensor weights) {
         Shape s = logits.shape();
-        if (s.rank() != 2 || s.dim(0) != targets.length || weights.length != targets.length) {
-            throw new IllegalArgumentException("crossEntropy: logits " + s + " with " + targets.length + " targets and "
-                    + weights.length + " weights: expected [R, V] with R of each");
+        if (s.rank() != 2 || s.dim(0) != targets.length || weights.shape().rank() != 1 || weights.size() != targets.length) {
+            throw new IllegalArgumentException("crossEntropy: logits " + s + " with " + targets.length + " targets and weights "
+                    + weights.shape() + ": expected [R, V] with R of each");
         }
         int v = s.dim(1);
         for (int i = 0; i < targets.length; i++) {
             if (targets[i] >= v) throw new IllegalArgumentException("crossEntropy: target " + targets[i] + " at row " + i + " >= vocabulary " + v);
         }
-        float[] rows = logits.value().backend().crossEntropy(logits.value(), targets);
-        double total = 0;
-        for (int i = 0; i < rows.length; i++) if (targets[i] >= 0) total += (double) weights[i] * rows[i];
-        // The per-row losses come to the host (one small download); the total goes back as a rank-0 tensor.
-        Tensor loss = logits.value().backend().fromArray(new float[] {(float) total}, Shape.of());
-        return Var.op("crossEntropy", loss, g -> {
-            float[] scaled = new float[weights.length];
-            float gi = g.item();
-            for (int i = 0; i < scaled.length; i++) scaled[i] = weights[i] * gi;
-            logits.accumulate(logits.value().backend().crossEntropyBackward(logits.value(), targets, scaled));
-        }, logits);
+        Backend be = logits.value().backend();
+        Tensor w = weights.to(be);
+        Tensor rows = be.crossEntropy(logits.value(), targets); // 0 on ignored rows
+        Tensor loss = be.sumAll(w.mul(rows));
+        return Var.op("crossEntropy", loss, g -> logits.accumulate(be.crossEntropyBackward(logits.value(), targets, w, g)), logits);
     }
 
     /** Uniform weights of 1 for {@link #crossEntropy}. */

@@ -20,7 +20,7 @@ public final class Tape {
         if (loss.value().size() != 1) {
             throw new IllegalArgumentException("backward: loss must have one element, got shape " + loss.shape());
         }
-        backward(loss, loss.value().backend().fromArray(new float[] {1f}, loss.shape()));
+        backward(loss, loss.value().backend().full(loss.shape(), 1f));
     }
 
     /** Back-propagates {@code seed} = d(loss)/d(output) from {@code output}. */

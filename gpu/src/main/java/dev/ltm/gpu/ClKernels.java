@@ -184,17 +184,19 @@ public final class ClKernels {
     /**
      * loss [rows] = -log softmax(logits)[target] per row of logits [rows, vocab]; when dlogits is not
      * null it receives (softmax - onehot(target)) * scale, times rowScale[r] when rowScale [rows] is
-     * not null. A negative target marks an ignored row (loss 0, gradient 0).
+     * not null, times upstream[0] when upstream [1] is not null. A negative target marks an ignored
+     * row (loss 0, gradient 0).
      */
     public void crossEntropy(ClBuffer logits, ClBuffer targets, ClBuffer loss, ClBuffer dlogits, ClBuffer rowScale,
-                             int rows, int vocab, float scale) {
+                             ClBuffer upstream, int rows, int vocab, float scale) {
         rowsCheck("cross_entropy", rows, vocab, logits);
         need("cross_entropy", "targets", targets, rows);
         need("cross_entropy", "loss", loss, rows);
         if (dlogits != null) need("cross_entropy", "dlogits", dlogits, (long) rows * vocab);
         if (rowScale != null) need("cross_entropy", "rowScale", rowScale, rows);
+        if (upstream != null) need("cross_entropy", "upstream", upstream, 1);
         ctx.launch(ROWS, "", "cross_entropy", rowGroups(rows), ROW_GROUP, false,
-                vocab, logits, targets, loss, dlogits, scale, rowScale);
+                vocab, logits, targets, loss, dlogits, scale, rowScale, upstream);
     }
 
     // ---- reductions (rows.cl) -----------------------------------------------------------------

@@ -19,10 +19,9 @@ import java.util.Set;
  * The engine on an OpenCL device: tensors keep a device copy ({@link Tensor#attachDevice}) and ops
  * read and write device buffers, so a chain of ops moves nothing between host and device. An input
  * is uploaded only when its device copy is missing or stale; results stay on the device until host
- * code reads them ({@link Tensor#data()} downloads). The host-array parameters of {@link Backend}
- * (ids, targets, positions, rowScale, crossEntropy's per-row losses) are the only other transfers;
- * int arrays are cached on the device by content. Device buffers are recycled when their tensors
- * are garbage collected. Ops are synchronized: one queue serves all threads in order.
+ * code reads them ({@link Tensor#data()} downloads). The int-array parameters of {@link Backend}
+ * (ids, targets, positions) are the only other transfers, cached on the device by content, and
+ * {@link #full} fills on the device. Device buffers are recycled when their tensors are garbage collected. Ops are synchronized: one queue serves all threads in order.
  */
 public final class OpenClBackend implements Backend, AutoCloseable {
     /**
@@ -124,6 +123,14 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor fromArray(float[] values, Shape shape) { return Tensor.onBackend(this, values.clone(), shape); }
+
+    @Override
+    public synchronized Tensor full(Shape shape, float value) {
+        reclaim();
+        Tensor t = out(shape);
+        buf(t).fill(value);
+        return t;
+    }
 
     @Override
     public synchronized void readDevice(Object device, float[] host) {
@@ -580,30 +587,26 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     // ---- cross-entropy: logits [R, V] -----------------------------------------------------------
 
     @Override
-    public synchronized float[] crossEntropy(Tensor logits, int[] targets) {
+    public synchronized Tensor crossEntropy(Tensor logits, int[] targets) {
         reclaim();
         int v = logits.dim(-1), rows = targets.length;
-        float[] loss = new float[rows];
+        Tensor loss = out(Shape.of(rows));
         ClBuffer x = in("crossEntropy", logits);
         if (rows == 0) return loss;
-        try (ClBuffer l = ctx.buffer(rows)) {
-            kernels.crossEntropy(x, ints(targets), l, null, null, rows, v, 1f);
-            l.download(loss);
-            downloads++;
-            downloadBytes += 4L * rows;
-        }
+        kernels.crossEntropy(x, ints(targets), buf(loss), null, null, null, rows, v, 1f);
         return loss;
     }
 
     @Override
-    public synchronized Tensor crossEntropyBackward(Tensor logits, int[] targets, float[] rowScale) {
+    public synchronized Tensor crossEntropyBackward(Tensor logits, int[] targets, Tensor rowScale, Tensor upstream) {
         reclaim();
         int v = logits.dim(-1), rows = targets.length;
         Tensor d = out(logits.shape());
         ClBuffer x = in("crossEntropyBackward", logits);
+        ClBuffer w = in("crossEntropyBackward", rowScale), g = in("crossEntropyBackward", upstream);
         if (rows == 0) return d;
-        try (ClBuffer loss = ctx.buffer(rows); ClBuffer scale = scratch(rowScale)) {
-            kernels.crossEntropy(x, ints(targets), loss, buf(d), scale, rows, v, 1f);
+        try (ClBuffer loss = ctx.buffer(rows)) {
+            kernels.crossEntropy(x, ints(targets), loss, buf(d), w, g, rows, v, 1f);
         }
         return d;
     }

@@ -124,11 +124,11 @@ __kernel void rmsnorm_backward_gamma(const int rows, const int cols, __global co
 
 // Per row of logits [rows, V] with target id (negative = ignored row: loss 0, no gradient):
 // loss[r] = logsumexp(x) - x[target]; when dlogits is not NULL it gets (softmax(x) - onehot) * scale,
-// times rowScale[r] when rowScale is not NULL.
+// times rowScale[r] when rowScale is not NULL, times upstream[0] when upstream is not NULL.
 __kernel __attribute__((reqd_work_group_size(RW, 1, 1)))
 void cross_entropy(const int V, __global const float* logits, __global const int* targets,
                    __global float* loss, __global float* dlogits, const float scale,
-                   __global const float* rowScale) {
+                   __global const float* rowScale, __global const float* upstream) {
     __local float s[RW];
     const int t = get_local_id(0), r = get_group_id(0);
     const int target = targets[r];
@@ -146,7 +146,7 @@ void cross_entropy(const int V, __global const float* logits, __global const int
     if (t == 0) loss[r] = ignored ? 0.0f : lse - logits[target];
     if (dlogits) {
         __global float* d = dlogits + r * V;
-        const float k = ignored ? 0.0f : rowScale ? scale * rowScale[r] : scale;
+        const float k = ignored ? 0.0f : scale * (rowScale ? rowScale[r] : 1.0f) * (upstream ? upstream[0] : 1.0f);
         for (int c = t; c < V; c += RW) d[c] = ignored ? 0.0f : (exp(logits[c] - lse) - (c == target ? 1.0f : 0.0f)) * k;
     }
 }

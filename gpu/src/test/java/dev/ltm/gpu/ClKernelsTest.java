@@ -327,17 +327,20 @@ class ClKernelsTest {
         try (ClBuffer dL = ctx.buffer(logits); ClBuffer dT = ctx.buffer(targets); ClBuffer dLoss = ctx.buffer(rows);
              ClBuffer dD = ctx.buffer(rows * vocab)) {
             dD.fill(Float.NaN);
-            ops.crossEntropy(dL, dT, dLoss, dD, null, rows, vocab, scale);
+            ops.crossEntropy(dL, dT, dLoss, dD, null, null, rows, vocab, scale);
             assertClose("cross-entropy loss", dLoss.toFloats(), loss, TOL);
             assertClose("cross-entropy dlogits", dD.toFloats(), dlogits, TOL);
             dLoss.fill(0);
-            ops.crossEntropy(dL, dT, dLoss, null, null, rows, vocab, scale);
+            ops.crossEntropy(dL, dT, dLoss, null, null, null, rows, vocab, scale);
             assertClose("cross-entropy loss without gradient", dLoss.toFloats(), loss, TOL);
             float[] rowScale = randn(rng, rows), scaled = dlogits.clone();
             for (int i = 0; i < scaled.length; i++) scaled[i] *= rowScale[i / vocab];
-            try (ClBuffer dS = ctx.buffer(rowScale)) {
-                ops.crossEntropy(dL, dT, dLoss, dD, dS, rows, vocab, scale);
+            try (ClBuffer dS = ctx.buffer(rowScale); ClBuffer dU = ctx.buffer(new float[] {-1.5f})) {
+                ops.crossEntropy(dL, dT, dLoss, dD, dS, null, rows, vocab, scale);
                 assertClose("cross-entropy dlogits with row scales", dD.toFloats(), scaled, TOL);
+                for (int i = 0; i < scaled.length; i++) scaled[i] *= -1.5f;
+                ops.crossEntropy(dL, dT, dLoss, dD, dS, dU, rows, vocab, scale);
+                assertClose("cross-entropy dlogits with row scales and an upstream gradient", dD.toFloats(), scaled, TOL);
             }
         }
     }

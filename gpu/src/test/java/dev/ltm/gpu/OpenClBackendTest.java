@@ -58,6 +58,17 @@ class OpenClBackendTest {
     }
 
     @Test
+    void fullFillsOnTheDeviceWithoutAnUpload() {
+        OpenClBackend.Transfers before = cl.transfers();
+        Tensor f = cl.full(Shape.of(3, 7), -2.5f), s = cl.full(Shape.of(), 1f);
+        assertThat(cl.transfers()).as("full uploads nothing").isEqualTo(before);
+        assertThat(f.backend()).isSameAs(cl);
+        assertThat(f.toArray()).hasSize(21).containsOnly(-2.5f);
+        assertThat(s.item()).isEqualTo(1f);
+        assertThat(CPU.full(Shape.of(5), 3f).toArray()).containsExactly(3f, 3f, 3f, 3f, 3f);
+    }
+
+    @Test
     void matmulAllFlagsSharedAndBatched() {
         for (boolean ta : new boolean[] {false, true}) {
             for (boolean tb : new boolean[] {false, true}) {
@@ -206,10 +217,12 @@ class OpenClBackendTest {
         int rows = 9, vocab = 257;
         Tensor logits = rand(rows, vocab).scale(2f);
         int[] targets = {0, 256, -1, 17, 3, 3, 100, -1, 255};
-        float[] scale = {1f, 0.5f, 1f, 2f, 0f, 1f, -1f, 3f, 0.25f};
-        assertClose("crossEntropy", cl.crossEntropy(dev(logits), targets), CPU.crossEntropy(logits, targets), TOL);
-        same("crossEntropy backward", cl.crossEntropyBackward(dev(logits), targets, scale),
-                CPU.crossEntropyBackward(logits, targets, scale), TOL);
+        Tensor scale = Tensor.of(new float[] {1f, 0.5f, 1f, 2f, 0f, 1f, -1f, 3f, 0.25f}, rows), g = Tensor.scalar(-0.7f);
+        Tensor loss = cl.crossEntropy(dev(logits), targets);
+        assertThat(loss.backend()).as("per-row losses stay on the device").isSameAs(cl);
+        same("crossEntropy", loss, CPU.crossEntropy(logits, targets), TOL);
+        same("crossEntropy backward", cl.crossEntropyBackward(dev(logits), targets, dev(scale), dev(g)),
+                CPU.crossEntropyBackward(logits, targets, scale, g), TOL);
     }
 
     @Test
@@ -217,11 +230,10 @@ class OpenClBackendTest {
         // a regression: PoCL crashed on the kernel's early return ahead of its barriers
         int[] targets = {48, 39, 4, 14, 50, 21, 40, 54, 39, 53, 9, 41, 48, 6, 60, 29, 5, -1};
         Tensor logits = rand(18, 61);
-        float[] scale = new float[18];
-        java.util.Arrays.fill(scale, 0.5f);
-        assertClose("crossEntropy", cl.crossEntropy(dev(logits), targets), CPU.crossEntropy(logits, targets), TOL);
-        same("crossEntropy backward", cl.crossEntropyBackward(dev(logits), targets, scale),
-                CPU.crossEntropyBackward(logits, targets, scale), TOL);
+        Tensor scale = Tensor.full(0.5f, 18), g = Tensor.scalar(1f);
+        same("crossEntropy", cl.crossEntropy(dev(logits), targets), CPU.crossEntropy(logits, targets), TOL);
+        same("crossEntropy backward", cl.crossEntropyBackward(dev(logits), targets, cl.full(Shape.of(18), 0.5f), dev(g)),
+                CPU.crossEntropyBackward(logits, targets, scale, g), TOL);
     }
 
     @Test

@@ -4,8 +4,8 @@ import static dev.ltm.autograd.Ops.add;
 import static dev.ltm.autograd.Ops.crossEntropy;
 import static dev.ltm.autograd.Ops.reshape;
 
-import dev.ltm.autograd.Ops;
 import dev.ltm.autograd.Var;
+import dev.ltm.tensor.Shape;
 import dev.ltm.tensor.Tensor;
 
 /**
@@ -26,7 +26,7 @@ public record Elbo(double[] nll, double[] kl, int[] tokens) {
     public static Var nllSum(Var logits, TokenBatch batch) {
         int rows = batch.batchSize() * batch.length();
         Var flat = reshape(logits, rows, logits.shape().dim(-1));
-        return crossEntropy(flat, batch.flatTargets(), Ops.ones(rows));
+        return crossEntropy(flat, batch.flatTargets(), flat.value().backend().full(Shape.of(rows), 1f));
     }
 
     /** The fast fit's loss: sum over the batch of (token NLL sum + KL) (spec section 2). */
@@ -38,7 +38,7 @@ public record Elbo(double[] nll, double[] kl, int[] tokens) {
     public static Elbo measure(Var logits, TokenBatch batch, Posterior q) {
         int b = batch.batchSize(), t = batch.length();
         Tensor flat = logits.value().reshape(b * t, logits.shape().dim(-1));
-        float[] rows = flat.backend().crossEntropy(flat, batch.flatTargets());
+        float[] rows = flat.backend().crossEntropy(flat, batch.flatTargets()).read();
         double[] nll = new double[b];
         for (int i = 0; i < b; i++) for (int j = 0; j < t; j++) nll[i] += rows[i * t + j];
         double[] kl = q == null ? new double[b] : q.klPerSequence();

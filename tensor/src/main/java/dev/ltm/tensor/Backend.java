@@ -16,6 +16,13 @@ public interface Backend {
     /** A tensor of this backend holding a copy of {@code values}. */
     Tensor fromArray(float[] values, Shape shape);
 
+    /** A tensor of this backend with every element {@code value} (a device backend fills it in place, uploading nothing). */
+    default Tensor full(Shape shape, float value) {
+        float[] a = new float[shape.size()];
+        java.util.Arrays.fill(a, value);
+        return fromArray(a, shape);
+    }
+
     /**
      * For backends that keep device copies ({@link Tensor#attachDevice}): copies the device storage
      * {@code device} into {@code host}. {@link Tensor#data()} calls it when the host copy is stale.
@@ -105,12 +112,16 @@ public interface Backend {
 
     /**
      * Cross-entropy of rows of {@code logits} [R, V] against {@code targets} [R] (a negative target
-     * is ignored): returns the per-row loss -log softmax(logits)[target] (0 for ignored rows).
+     * is ignored): returns the per-row losses [R], -log softmax(logits)[target] (0 for ignored rows),
+     * as a tensor of this backend.
      */
-    float[] crossEntropy(Tensor logits, int[] targets);
+    Tensor crossEntropy(Tensor logits, int[] targets);
 
-    /** Backward of {@link #crossEntropy}: (softmax - onehot) * rowScale[r] (0 for ignored rows). */
-    Tensor crossEntropyBackward(Tensor logits, int[] targets, float[] rowScale);
+    /**
+     * Backward of {@link #crossEntropy}: dlogits [R, V] = (softmax - onehot) * rowScale[r] * upstream
+     * (0 for ignored rows); {@code rowScale} [R] and the rank-0 {@code upstream} are tensors of this backend.
+     */
+    Tensor crossEntropyBackward(Tensor logits, int[] targets, Tensor rowScale, Tensor upstream);
 
     /** {@code a += s * b} in place (same shapes). */
     void addInPlace(Tensor a, Tensor b, float s);

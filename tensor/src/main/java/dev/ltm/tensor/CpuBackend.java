@@ -427,9 +427,10 @@ public final class CpuBackend implements Backend {
     // ---- cross-entropy: logits [R, V] -------------------------------------------------------
 
     @Override
-    public float[] crossEntropy(Tensor logits, int[] targets) {
+    public Tensor crossEntropy(Tensor logits, int[] targets) {
         int v = logits.dim(-1), rows = targets.length;
-        float[] x = logits.data(), loss = new float[rows];
+        Tensor out = Tensor.zeros(rows);
+        float[] x = logits.data(), loss = out.data();
         parallelChunks((long) rows * v, rows, (lo, hi) -> {
             for (int r = lo; r < hi; r++) {
                 if (targets[r] < 0) continue;
@@ -439,22 +440,24 @@ public final class CpuBackend implements Backend {
                 loss[r] = (float) (mx + Math.log(sum) - x[off + targets[r]]);
             }
         });
-        return loss;
+        return out;
     }
 
     @Override
-    public Tensor crossEntropyBackward(Tensor logits, int[] targets, float[] rowScale) {
+    public Tensor crossEntropyBackward(Tensor logits, int[] targets, Tensor rowScale, Tensor upstream) {
         int v = logits.dim(-1), rows = targets.length;
         Tensor d = Tensor.zeros(logits.shape());
-        float[] x = logits.data(), o = d.data();
+        float[] x = logits.data(), o = d.data(), w = rowScale.read();
+        float g = upstream.item();
         parallelChunks((long) rows * v, rows, (lo, hi) -> {
             for (int r = lo; r < hi; r++) {
-                if (targets[r] < 0 || rowScale[r] == 0) continue;
+                float k = w[r] * g;
+                if (targets[r] < 0 || k == 0) continue;
                 int off = r * v;
                 float mx = VectorMath.max(x, off, v);
                 double sum = VectorMath.expShifted(x, off, mx, o, off, v);
-                VectorMath.scale(o, off, (float) (rowScale[r] / sum), v);
-                o[off + targets[r]] -= rowScale[r];
+                VectorMath.scale(o, off, (float) (k / sum), v);
+                o[off + targets[r]] -= k;
             }
         });
         return d;

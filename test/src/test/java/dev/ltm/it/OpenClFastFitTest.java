@@ -121,8 +121,8 @@ class OpenClFastFitTest {
 
     @Test
     void fitStepsDoNotBringActivationsToTheHost() {
-        // Transfers per fast-fit step, measured as the difference between fits of 2 and 6 steps,
-        // must not grow with the number of layers: only a handful of scalars and per-row losses move.
+        // Transfers per fast-fit step, measured as the difference between fits of 2 and 6 steps, are
+        // none: the loss, its seed gradient and the cross-entropy's row scales all stay on the device.
         long[] perStep = new long[2];
         int[] layers = {1, 3};
         for (int i = 0; i < layers.length; i++) {
@@ -142,7 +142,7 @@ class OpenClFastFitTest {
             System.out.printf("fast fit with %d layer(s): %d host<->device transfers per step, %d for a 2-step fit%n",
                     layers[i], perStep[i], total[0]);
         }
-        assertThat(perStep[0]).as("transfers per step, 1 layer").isLessThanOrEqualTo(6);
+        assertThat(perStep[0]).as("transfers per step, 1 layer").isZero();
         assertThat(perStep[1]).as("transfers per step, 3 layers vs 1").isEqualTo(perStep[0]);
     }
 
