@@ -47,7 +47,8 @@ final class DemoCommand implements Callable<Integer> {
     int layers;
     @Option(names = "--latents", defaultValue = "2", description = "Thought vectors N_z of the LTM (default: ${DEFAULT-VALUE}).")
     int latents;
-    @Option(names = "--window", defaultValue = "8", description = "Sliding attention window of both models (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--window", defaultValue = "3",
+            description = "Sliding attention window of both models: short, so that what lies beyond it must come from the thoughts (default: ${DEFAULT-VALUE}).")
     int window;
     @Option(names = "--t-fast", defaultValue = "16", description = "Fast steps per batch while training (default: ${DEFAULT-VALUE}).")
     int tFast;
