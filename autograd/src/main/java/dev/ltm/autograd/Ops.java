@@ -4,7 +4,6 @@ import dev.ltm.tensor.Backend;
 import dev.ltm.tensor.Shape;
 import dev.ltm.tensor.Tensor;
 import dev.ltm.tensor.UnaryOp;
-import java.util.Arrays;
 
 /**
  * The differentiable ops: each computes its value through the tensor engine and, when a parent
@@ -313,12 +312,5 @@ public final class Ops {
         Tensor rows = be.crossEntropy(logits.value(), targets); // 0 on ignored rows
         Tensor loss = be.sumAll(w.mul(rows));
         return Var.op("crossEntropy", loss, g -> logits.accumulate(be.crossEntropyBackward(logits.value(), targets, w, g)), logits);
-    }
-
-    /** Uniform weights of 1 for {@link #crossEntropy}. */
-    public static float[] ones(int n) {
-        float[] w = new float[n];
-        Arrays.fill(w, 1f);
-        return w;
     }
 }

@@ -2,7 +2,7 @@ package dev.ltm.autograd;
 
 import dev.ltm.tensor.Tensor;
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Set;
@@ -41,8 +41,8 @@ public final class Tape {
     /** Nodes that require gradients, each after all of its parents (iterative DFS, no recursion limit). */
     static List<Var> topologicalOrder(Var root) {
         List<Var> order = new ArrayList<>();
-        Set<Var> done = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
-        Set<Var> entered = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        Set<Var> done = Collections.newSetFromMap(new IdentityHashMap<>());
+        Set<Var> entered = Collections.newSetFromMap(new IdentityHashMap<>());
         ArrayList<Var> stack = new ArrayList<>();
         stack.add(root);
         while (!stack.isEmpty()) {
@@ -60,10 +60,5 @@ public final class Tape {
             }
         }
         return order;
-    }
-
-    /** Number of distinct nodes requiring gradients that lead to {@code root} (for tests and diagnostics). */
-    public static int graphSize(Var root) {
-        return new HashSet<>(topologicalOrder(root)).size();
     }
 }
