@@ -38,7 +38,7 @@ public final class GradCheck {
         }
         double floor = 1e-2 * (scale + 1e-6);
         Result worst = new Result(0, -1, -1, 0, 0);
-        try (NoGrad ignored = NoGrad.enter()) {
+        try (NoGrad _ = NoGrad.enter()) {
             for (int i = 0; i < inputs.length; i++) {
                 float[] x = inputs[i].data();
                 int n = x.length, count = Math.min(n, maxPerInput);

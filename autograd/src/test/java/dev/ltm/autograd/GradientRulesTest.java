@@ -128,7 +128,7 @@ class GradientRulesTest {
     @Test
     void noGradScopeRecordsNothing() {
         Var x = Var.param(rand(3));
-        try (NoGrad ignored = NoGrad.enter()) {
+        try (NoGrad _ = NoGrad.enter()) {
             Var y = Ops.exp(x);
             assertThat(y.requiresGrad()).isFalse();
             assertThat(NoGrad.recording()).isFalse();

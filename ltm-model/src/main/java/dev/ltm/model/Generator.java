@@ -33,7 +33,7 @@ public final class Generator {
      */
     public int[] generate(int[] prompt, Tensor z, int maxNewTokens, Sampling sampling, Rng rng, int stopToken) {
         checkPrompt(prompt, maxNewTokens);
-        try (NoGrad ignored = NoGrad.enter()) {
+        try (NoGrad _ = NoGrad.enter()) {
             Cache cache = new Cache(z);
             float[] logits = null;
             for (int i = 0; i < prompt.length; i++) logits = cache.step(prompt[i]);
@@ -47,7 +47,7 @@ public final class Generator {
      */
     public int[] generateUncached(int[] prompt, Tensor z, int maxNewTokens, Sampling sampling, Rng rng, int stopToken) {
         checkPrompt(prompt, maxNewTokens);
-        try (NoGrad ignored = NoGrad.enter()) {
+        try (NoGrad _ = NoGrad.enter()) {
             Var zv = z == null ? null : Var.constant(z);
             int[] seq = Arrays.copyOf(prompt, prompt.length + maxNewTokens);
             int[] len = {prompt.length};

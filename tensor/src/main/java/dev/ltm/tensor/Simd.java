@@ -1,5 +1,7 @@
 package dev.ltm.tensor;
 
+import java.util.ArrayList;
+import java.util.List;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
@@ -19,19 +21,17 @@ public final class Simd {
     public static final boolean ENABLED = Integer.getInteger("ltm.vector", F.length()) != 0;
 
     /** Butterfly shuffles i -> i ^ step for step = L/2, L/4, ..., 1 (immutable). */
-    private static final VectorShuffle<Float>[] BUTTERFLY = butterfly();
+    private static final List<VectorShuffle<Float>> BUTTERFLY = butterfly();
 
     private Simd() {}
 
-    @SuppressWarnings("unchecked")
-    private static VectorShuffle<Float>[] butterfly() {
-        int n = Integer.numberOfTrailingZeros(F.length());
-        VectorShuffle<Float>[] s = new VectorShuffle[n];
-        for (int k = 0, step = F.length() / 2; k < n; k++, step /= 2) {
+    private static List<VectorShuffle<Float>> butterfly() {
+        List<VectorShuffle<Float>> s = new ArrayList<>();
+        for (int step = F.length() / 2; step >= 1; step /= 2) {
             int st = step;
-            s[k] = VectorShuffle.fromOp(F, i -> i ^ st);
+            s.add(VectorShuffle.fromOp(F, i -> i ^ st));
         }
-        return s;
+        return List.copyOf(s);
     }
 
     /**
@@ -69,7 +69,7 @@ public final class Simd {
         p = p.fma(r, FloatVector.broadcast(F, 0.5f));
         p = p.fma(r, FloatVector.broadcast(F, 1f));
         p = p.fma(r, FloatVector.broadcast(F, 1f));
-        IntVector bits = ((IntVector) t.reinterpretAsInts()).sub(0x4B400000 - 127).lanewise(VectorOperators.LSHL, 23);
+        IntVector bits = t.reinterpretAsInts().sub(0x4B400000 - 127).lanewise(VectorOperators.LSHL, 23);
         FloatVector scale = bits.reinterpretAsFloats();
         return p.mul(scale).blend(0f, tiny);
     }
