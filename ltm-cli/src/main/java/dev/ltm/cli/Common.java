@@ -3,19 +3,11 @@ package dev.ltm.cli;
 import dev.ltm.optim.Checkpoint;
 import dev.ltm.optim.FastFitter;
 import dev.ltm.tensor.Backend;
-import dev.ltm.tensor.Backends;
 import java.util.Arrays;
 
 /** Option parsing and small helpers the commands share. */
 final class Common {
     private Common() {}
-
-    /** The backend named by {@code --device}: {@code cpu}, or OpenCL through {@link Backends#select}, which falls back with one line. */
-    static Backend selectDevice(String device) {
-        Backend b = Backends.select(device);
-        if (b != dev.ltm.tensor.CpuBackend.INSTANCE) System.err.println("ltm: running on " + b.name());
-        return b;
-    }
 
     /** A checkpoint loaded from {@code dir} with its model moved to {@code backend}. */
     static Checkpoint load(java.nio.file.Path dir, Backend backend) {

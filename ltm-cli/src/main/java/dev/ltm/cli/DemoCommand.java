@@ -20,6 +20,7 @@ import dev.ltm.tensor.Rng;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -60,15 +61,14 @@ final class DemoCommand implements Callable<Integer> {
     int valWindows;
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the corpus, weights, batches and fits (default: ${DEFAULT-VALUE}).")
     long seed;
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu, opencl or opencl:N (default: ${DEFAULT-VALUE}).")
-    String device;
+    @Mixin DeviceOption device;
 
     @Override public Integer call() {
         if (steps < 1 || batch < 1 || valWindows < 1 || stories < 10) {
             throw new IllegalArgumentException("demo: --steps, --batch and --val-windows must be >= 1 and --stories >= 10");
         }
         if (latents < 1) throw new IllegalArgumentException("demo: --latents " + latents + " must be >= 1 (the baseline is built with 0)");
-        Backend backend = Common.selectDevice(device);
+        Backend backend = device.select();
         long started = System.nanoTime();
         Tokenizer tok = new ByteTokenizer();
         Checkpoint.DataSpec spec = new Checkpoint.DataSpec(TrainingData.STORIES, stories, seed, seqLen, 0.05, "concatenated");

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code ltm eval}: the bound per token and the perplexity bound for a list of T_fast values (spec section 3). */
@@ -30,11 +31,10 @@ final class EvalCommand implements Callable<Integer> {
     int maxBatches;
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the fits (default: ${DEFAULT-VALUE}).")
     long seed;
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu, opencl or opencl:N (default: ${DEFAULT-VALUE}).")
-    String device;
+    @Mixin DeviceOption device;
 
     @Override public Integer call() {
-        Backend backend = Common.selectDevice(device);
+        Backend backend = device.select();
         int[] tFasts = tFast == null ? null : Common.intList("--t-fast", tFast);
         if (batch < 1) throw new IllegalArgumentException("--batch " + batch + " must be >= 1");
         Checkpoint c = Common.load(checkpoint, backend);

@@ -7,6 +7,7 @@ import dev.ltm.tensor.Backend;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code ltm generate}: text conditioned on a prompt (posterior fitted on it) or from the prior, with a key/value cache. */
@@ -37,11 +38,10 @@ final class GenerateCommand implements Callable<Integer> {
     boolean noStop;
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the fit, the prior draw and the sampling (default: ${DEFAULT-VALUE}).")
     long seed;
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu, opencl or opencl:N (default: ${DEFAULT-VALUE}).")
-    String device;
+    @Mixin DeviceOption device;
 
     @Override public Integer call() {
-        Backend backend = Common.selectDevice(device);
+        Backend backend = device.select();
         Sampling sampling = new Sampling(temperature, topK, topP);
         Checkpoint c = Common.load(checkpoint, backend);
         Generation.Options options = new Generation.Options(maxTokens, sampling, zMean, zScale, zLayers, seed, Common.tFast(c, tFast), !noStop);

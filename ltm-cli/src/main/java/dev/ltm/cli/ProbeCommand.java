@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code ltm probe}: reconstruction with the fitted thoughts of layers 1..k only (spec section 3). */
@@ -33,11 +34,10 @@ final class ProbeCommand implements Callable<Integer> {
     int batch;
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the fits (default: ${DEFAULT-VALUE}).")
     long seed;
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu, opencl or opencl:N (default: ${DEFAULT-VALUE}).")
-    String device;
+    @Mixin DeviceOption device;
 
     @Override public Integer call() {
-        Backend backend = Common.selectDevice(device);
+        Backend backend = device.select();
         if (batch < 1 || maxDocs < 1) throw new IllegalArgumentException("--batch " + batch + " and --max-docs " + maxDocs + " must be >= 1");
         Checkpoint c = Common.load(checkpoint, backend);
         int layerCount = c.config().model().layers();

@@ -16,6 +16,7 @@ import dev.ltm.tensor.Rng;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code ltm train}: dual-rate training with checkpoints, resumable bit for bit. */
@@ -70,11 +71,10 @@ final class TrainCommand implements Callable<Integer> {
     int validateEvery;
     @Option(names = "--val-batches", defaultValue = "4", description = "Validation batches per validation, 0 = all (default: ${DEFAULT-VALUE}).")
     int valBatches;
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu, opencl or opencl:N (default: ${DEFAULT-VALUE}).")
-    String device;
+    @Mixin DeviceOption device;
 
     @Override public Integer call() {
-        Backend backend = Common.selectDevice(device);
+        Backend backend = device.select();
         TrainingRun run = resume ? resumed(backend) : fresh(backend);
         DualRateTrainer.Settings s = run.trainer().settings();
         LtmConfig c = run.trainer().model().config();
