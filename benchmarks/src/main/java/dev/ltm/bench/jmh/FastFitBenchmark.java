@@ -19,7 +19,7 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * A whole fast fit (spec section 2): the prefix once, T_fast forward+backward steps to (mu, logvar)
  * with AdamW, one more forward for the bound. Cost O(T_fast L (N^2 H + N N_z H + N H^2)) (section 4).
- * Batch 2, 4 heads, vocabulary 258.
+ *
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -27,19 +27,15 @@ import org.openjdk.jmh.annotations.Warmup;
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
-public class FastFitBenchmark {
+public class FastFitBenchmark extends LtmSizeState {
     @Param({"4"}) int tFast;
-    @Param({"2"}) int layers;
-    @Param({"64"}) int seqLen;
-    @Param({"8"}) int latents;
-    @Param({"64"}) int width;
 
     LtmFixture fx;
     FastFitter fitter;
 
     @Setup
     public void setup() {
-        fx = LtmFixture.of(new LtmFixture.Size(258, width, layers, 4, latents, seqLen, 2), 7);
+        fx = fixture();
         fitter = new FastFitter(fx.model(), FastFitter.Settings.defaults().withSteps(tFast));
     }
 

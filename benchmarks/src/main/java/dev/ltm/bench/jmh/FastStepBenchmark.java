@@ -15,7 +15,6 @@ import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
-import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -24,7 +23,7 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * One fast step (spec sections 2 and 4): forward from the cached z-independent prefix with frozen
  * weights, the bound, and backward to mu and logvar only. A step does not depend on T_fast (that
- * only counts the steps of a fit: see {@link FastFitBenchmark}). Batch 2, 4 heads, vocabulary 258.
+ * only counts the steps of a fit: see {@link FastFitBenchmark}).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -32,11 +31,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
-public class FastStepBenchmark {
-    @Param({"2"}) int layers;
-    @Param({"64"}) int seqLen;
-    @Param({"8"}) int latents;
-    @Param({"64"}) int width;
+public class FastStepBenchmark extends LtmSizeState {
 
     LtmFixture fx;
     Params frozen;
@@ -45,7 +40,7 @@ public class FastStepBenchmark {
 
     @Setup
     public void setup() {
-        fx = LtmFixture.of(new LtmFixture.Size(258, width, layers, 4, latents, seqLen, 2), 7);
+        fx = fixture();
         frozen = Params.frozen(fx.model());
         prefix = fx.model().prefix(frozen, fx.batch().inputs());
         q = Posterior.init(fx.config(), fx.batch().batchSize(), new Rng(8));

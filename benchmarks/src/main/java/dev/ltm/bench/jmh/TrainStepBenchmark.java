@@ -18,7 +18,7 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * One dual-rate training step (spec section 2): a fast fit of T_fast steps, then the slow step
- * (forward, backward to every weight, clipping, AdamW) with z fixed. Batch 2, 4 heads, vocabulary 258.
+ * (forward, backward to every weight, clipping, AdamW) with z fixed.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -26,19 +26,15 @@ import org.openjdk.jmh.annotations.Warmup;
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
-public class TrainStepBenchmark {
+public class TrainStepBenchmark extends LtmSizeState {
     @Param({"4"}) int tFast;
-    @Param({"2"}) int layers;
-    @Param({"64"}) int seqLen;
-    @Param({"8"}) int latents;
-    @Param({"64"}) int width;
 
     LtmFixture fx;
     DualRateTrainer trainer;
 
     @Setup
     public void setup() {
-        fx = LtmFixture.of(new LtmFixture.Size(258, width, layers, 4, latents, seqLen, 2), 7);
+        fx = fixture();
         // A long schedule: the steps JMH runs all see nearly the peak lr; the work per step is the same.
         trainer = new DualRateTrainer(fx.model(), DualRateTrainer.Settings.defaults(0, 1_000_000, 11)
                 .withFast(FastFitter.Settings.defaults().withSteps(tFast)));
