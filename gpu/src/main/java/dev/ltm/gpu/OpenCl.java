@@ -146,15 +146,23 @@ final class OpenCl {
     }
 
     String platformString(MemorySegment platform, int param) {
+        return infoString("clGetPlatformInfo", getPlatformInfo, platform, param);
+    }
+
+    /**
+     * A string property through a clGet*Info entry point (object, param, size, value, size_ret):
+     * one call for the size, one for the bytes.
+     */
+    private String infoString(String call, MethodHandle info, MemorySegment object, int param) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment size = arena.allocate(JAVA_LONG);
-            check("clGetPlatformInfo", (int) getPlatformInfo.invokeExact(platform, param, 0L, MemorySegment.NULL, size));
+            check(call, (int) info.invokeExact(object, param, 0L, MemorySegment.NULL, size));
             long n = size.get(JAVA_LONG, 0);
             MemorySegment buf = arena.allocate(Math.max(1, n));
-            check("clGetPlatformInfo", (int) getPlatformInfo.invokeExact(platform, param, n, buf, MemorySegment.NULL));
+            check(call, (int) info.invokeExact(object, param, n, buf, MemorySegment.NULL));
             return buf.getString(0, StandardCharsets.UTF_8).trim();
         } catch (Throwable t) {
-            throw rethrow("clGetPlatformInfo", t);
+            throw rethrow(call, t);
         }
     }
 
@@ -175,16 +183,7 @@ final class OpenCl {
     }
 
     String deviceString(MemorySegment device, int param) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment size = arena.allocate(JAVA_LONG);
-            check("clGetDeviceInfo", (int) getDeviceInfo.invokeExact(device, param, 0L, MemorySegment.NULL, size));
-            long n = size.get(JAVA_LONG, 0);
-            MemorySegment buf = arena.allocate(Math.max(1, n));
-            check("clGetDeviceInfo", (int) getDeviceInfo.invokeExact(device, param, n, buf, MemorySegment.NULL));
-            return buf.getString(0, StandardCharsets.UTF_8).trim();
-        } catch (Throwable t) {
-            throw rethrow("clGetDeviceInfo", t);
-        }
+        return infoString("clGetDeviceInfo", getDeviceInfo, device, param);
     }
 
     /** A cl_uint, cl_ulong or size_t device property, widened to long. */
