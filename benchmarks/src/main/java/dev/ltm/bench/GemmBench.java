@@ -59,8 +59,8 @@ final class GemmBench implements Runnable {
             System.out.printf(Locale.ROOT, "round %d: peak %.1f / %.1f, gemm %.1f / %.1f GFLOP/s (threads=1 / %d, best so far)%n",
                     round + 1, peak1, peakAll, g1, gAll, all);
         }
-        // The concurrent probe has read below what the GEMM itself reaches on all cores of this VM (the
-        // cores' best slices seldom coincide); the peak of T cores is never below T times one core's.
+        // The peak of T cores is never below T times one core's; the concurrent probe can read a little
+        // less when the cores' best slices do not coincide, so the larger figure is the ceiling.
         if (peakAll < all * peak1) {
             System.out.printf(Locale.ROOT, "all-thread probe %.1f < %d x one-thread peak; using %.1f GFLOP/s%n", peakAll, all, all * peak1);
             peakAll = all * peak1;

@@ -3,6 +3,9 @@ package dev.ltm.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 class DemoCommandTest {
@@ -20,20 +23,34 @@ class DemoCommandTest {
     }
 
     /**
-     * The latent-factor corpus at equal training steps and the same batches: with a short attention
-     * window (2 bytes) the thoughts carry what the window cannot see, and the LTM's bound beats the
-     * baseline's perplexity (about 7.5 vs 8.4 at this small size).
+     * The latent-factor corpus at equal training steps and the same batches, with a short attention
+     * window (2 bytes) so that the thoughts can carry what the window cannot see. At this small
+     * size one run is close to a coin flip decided by rounding: measured over seeds 1-6 (N_z=4,
+     * 200 steps), the LTM's bound beat the baseline's perplexity in 5 runs (by 3-9%) and lost in one
+     * (9.24 vs 8.47, a run whose decoder never learned to use z), and a change of summation order in
+     * the GEMM turned a 7.48 vs 8.42 win at N_z=2 into an 11.2 loss. So three seeds are run, and the
+     * LTM must win on at least two of them and on the geometric mean of the three ratios.
      */
     @Test
     void ltmBeatsTheBaselineOnTheStoryCorpusAtEqualSteps() {
-        CliTest.Outcome o = CliTest.run("demo", "--window", "2", "--steps", "200", "--batch", "8", "--seq-len", "64",
-                "--width", "32", "--stories", "1000", "--val-windows", "32");
-        assertThat(o.code()).as(o.err()).isZero();
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("demo: LTM ppl-bound (\\S+) vs baseline ppl (\\S+)")
-                .matcher(o.out().lines().toList().getLast());
-        assertThat(m.matches()).isTrue();
-        double ltm = Double.parseDouble(m.group(1)), baseline = Double.parseDouble(m.group(2));
-        assertThat(ltm).as("LTM bound vs baseline perplexity").isLessThan(baseline);
+        Pattern last = Pattern.compile("demo: LTM ppl-bound (\\S+) vs baseline ppl (\\S+)");
+        int wins = 0;
+        double logRatioSum = 0;
+        StringBuilder runs = new StringBuilder();
+        for (int seed = 1; seed <= 3; seed++) {
+            CliTest.Outcome o = CliTest.run("demo", "--seed", Integer.toString(seed), "--latents", "4", "--window", "2",
+                    "--steps", "200", "--batch", "8", "--seq-len", "64", "--width", "32", "--stories", "1000",
+                    "--val-windows", "32");
+            assertThat(o.code()).as(o.err()).isZero();
+            Matcher m = last.matcher(o.out().lines().toList().getLast());
+            assertThat(m.matches()).isTrue();
+            double ltm = Double.parseDouble(m.group(1)), baseline = Double.parseDouble(m.group(2));
+            if (ltm < baseline) wins++;
+            logRatioSum += Math.log(ltm / baseline);
+            runs.append(String.format(Locale.ROOT, " seed %d: %.3f vs %.3f;", seed, ltm, baseline));
+        }
+        assertThat(wins).as("runs where the LTM bound beat the baseline perplexity:" + runs).isGreaterThanOrEqualTo(2);
+        assertThat(Math.exp(logRatioSum / 3)).as("geometric mean of LTM bound / baseline perplexity:" + runs).isLessThan(1.0);
     }
 
     @Test

@@ -80,11 +80,11 @@ class GemmTest {
         return y;
     }
 
-    /** m, n, k: ones, primes, sizes around the tile and block edges, a panel wider than NC. */
+    /** m, n, k: ones, primes, sizes around the tile and block edges, a panel wider than NC, three depth passes. */
     static final int[][] SHAPES = {
         {1, 1, 1}, {1, 37, 5}, {5, 1, 37}, {7, 13, 31}, {17, 33, 65}, {6, 32, 64}, {13, 47, 300},
         {97, 101, 103}, {151, 67, 5}, {3, 200, 131}, {Gemm.MC + 5, 2 * Gemm.NR + 3, Gemm.KC + 1},
-        {7, Gemm.NC + 17, 3},
+        {7, Gemm.NC + 17, 3}, {9, 19, 2 * Gemm.KC + 3},
     };
 
     @Test
@@ -194,7 +194,7 @@ class GemmTest {
 
     @Test
     void fmaChainsSumTheirSteps() {
-        assertThat(FmaPeak.chains(1e-3f)).isCloseTo(12 * 256 * 1e-3f, Offset.offset(1e-2f));
+        assertThat(FmaPeak.chains(1f, 1e-3f)).isCloseTo(12 * 256 * 1e-3f, Offset.offset(1e-2f));
         assertThatThrownBy(() -> FmaPeak.measureGflops(0)).hasMessage("FmaPeak.measureGflops: threads 0 < 1");
     }
 
