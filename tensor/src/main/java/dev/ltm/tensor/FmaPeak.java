@@ -71,7 +71,12 @@ public final class FmaPeak {
         return total;   // flops per ns = GFLOP/s
     }
 
-    /** 12 independent chains acc_i = acc_i * x + y, kept in locals so they stay in registers. */
+    /**
+     * 12 independent chains acc_i = x * y + acc_i, kept in locals so they stay in registers. The
+     * accumulator is the addend, as in a GEMM, so each step is one vfmadd231ps on registers; with
+     * acc_i * x + y instead, C2 copied y before every FMA and, with 16 registers (AVX2), reloaded it
+     * from the stack, and the probe read half of the 256-bit peak.
+     */
     static float chains(float xValue, float yValue) {
         FloatVector x = FloatVector.broadcast(F, xValue), y = FloatVector.broadcast(F, yValue);
         FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F), c2 = FloatVector.zero(F);
@@ -79,10 +84,10 @@ public final class FmaPeak {
         FloatVector c6 = FloatVector.zero(F), c7 = FloatVector.zero(F), c8 = FloatVector.zero(F);
         FloatVector c9 = FloatVector.zero(F), c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
         for (int i = 0; i < STEPS; i++) {
-            c0 = c0.fma(x, y); c1 = c1.fma(x, y); c2 = c2.fma(x, y);
-            c3 = c3.fma(x, y); c4 = c4.fma(x, y); c5 = c5.fma(x, y);
-            c6 = c6.fma(x, y); c7 = c7.fma(x, y); c8 = c8.fma(x, y);
-            c9 = c9.fma(x, y); c10 = c10.fma(x, y); c11 = c11.fma(x, y);
+            c0 = x.fma(y, c0); c1 = x.fma(y, c1); c2 = x.fma(y, c2);
+            c3 = x.fma(y, c3); c4 = x.fma(y, c4); c5 = x.fma(y, c5);
+            c6 = x.fma(y, c6); c7 = x.fma(y, c7); c8 = x.fma(y, c8);
+            c9 = x.fma(y, c9); c10 = x.fma(y, c10); c11 = x.fma(y, c11);
         }
         FloatVector s = c0.add(c1).add(c2).add(c3).add(c4).add(c5)
                 .add(c6).add(c7).add(c8).add(c9).add(c10).add(c11);
