@@ -32,7 +32,7 @@ import picocli.CommandLine.Option;
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Train a small LTM and its N_z=0 baseline on the embedded story corpus, then compare them.")
 final class DemoCommand implements Callable<Integer> {
-    private static final int[] T_FAST_TABLE = {0, 1, 2, 4, 8, 16, 32};
+    private static final int[] T_FAST_TABLE = {0, 1, 2, 4, 8, 16, 32, 64};
 
     @Option(names = "--stories", defaultValue = "3000", description = "Stories to generate (default: ${DEFAULT-VALUE}).")
     int stories;
