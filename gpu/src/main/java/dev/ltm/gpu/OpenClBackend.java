@@ -441,6 +441,13 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     }
 
     @Override
+    public synchronized void write(Tensor dst, long offset, Tensor src) {
+        reclaim();
+        ClBuffer from = in("write", src);
+        inOut("write", dst).copyFrom(from, 0, offset, src.size());
+    }
+
+    @Override
     public synchronized Tensor slice(Tensor a, int axis, int start, int end) {
         reclaim();
         Shape s = a.shape();

@@ -275,6 +275,20 @@ class OpenClBackendTest {
     }
 
     @Test
+    void writeCopiesOnTheDeviceAndKeepsTheRest() {
+        Tensor cache = rand(6, 2, 4), row = rand(1, 2, 4);
+        Tensor dc = dev(cache), dr = dev(row).scale(1f); // device-born, so nothing is current on the host
+        dc.add(dc);                                        // both now have current device copies
+        OpenClBackend.Transfers before = cl.transfers();
+        dc.write(3 * 8, dr);
+        Tensor after = dc.scale(1f);
+        assertThat(cl.transfers()).as("a write between device tensors moves nothing").isEqualTo(before);
+        cache.write(3 * 8, row);
+        same("cache after write", after, cache, 0);
+        same("cache read back", dc, cache, 0);
+    }
+
+    @Test
     void mixingBackendsIsAnError() {
         Tensor onCpu = rand(3, 4), g = rand(4);
         assertThatThrownBy(() -> cl.rmsNorm(onCpu, dev(g), 1e-5f, cl.zeros(Shape.of(3))))

@@ -131,8 +131,8 @@ public final class Generator {
                 String n = "layers." + l + ".";
                 Var[] qkv = model.selfAttentionQkv(p, l, model.norm(p, n + "attn_norm.g", x), at);
                 int row = c.kvHeads() * c.headDim();
-                System.arraycopy(qkv[1].value().read(), 0, keys[l].data(), pos * row, row);
-                System.arraycopy(qkv[2].value().read(), 0, values[l].data(), pos * row, row);
+                keys[l].write((long) pos * row, qkv[1].value());       // stays on the model's device
+                values[l].write((long) pos * row, qkv[2].value());
                 Var k = Var.constant(keys[l].slice(1, lo, pos + 1)), v = Var.constant(values[l].slice(1, lo, pos + 1));
                 x = Ops.add(x, model.attentionOutput(p, n + "attn.wo", Ops.attention(qkv[0], k, v, 0)));
                 if (c.latentCount() > 0) {

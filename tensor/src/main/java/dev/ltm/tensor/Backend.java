@@ -31,6 +31,14 @@ public interface Backend {
         throw new UnsupportedOperationException(name() + ": this backend keeps no device copies");
     }
 
+    /**
+     * In place: {@code dst}'s elements {@code offset .. offset + src.size() - 1} become {@code src}'s
+     * values (validated by {@link Tensor#write}). A device backend copies on the device.
+     */
+    default void write(Tensor dst, long offset, Tensor src) {
+        System.arraycopy(src.read(), 0, dst.data(), Math.toIntExact(offset), src.size());
+    }
+
     /** A deep copy of {@code a} on this backend. */
     default Tensor copy(Tensor a) { return fromArray(a.read(), a.shape()); }
 

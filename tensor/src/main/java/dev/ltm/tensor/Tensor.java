@@ -397,6 +397,19 @@ public final class Tensor {
         return backend.slice(this, ax, start, end);
     }
 
+    /**
+     * Writes all of {@code src}, in row-major order, into this tensor's elements {@code offset ..
+     * offset + src.size() - 1}, in place; the other elements are kept, and on a device backend the
+     * values stay on the device (a KV cache grows this way without a round trip through the host).
+     */
+    public void write(long offset, Tensor src) {
+        sameBackend("write", src);
+        if (offset < 0 || offset + src.size() > size()) {
+            throw new IllegalArgumentException("write: " + src.shape + " at offset " + offset + " does not fit in " + shape);
+        }
+        backend.write(this, offset, src);
+    }
+
     /** Concatenates tensors along {@code axis}; all other axes must agree. */
     public static Tensor concat(int axis, Tensor... parts) {
         if (parts.length == 0) throw new IllegalArgumentException("concat: no tensors");

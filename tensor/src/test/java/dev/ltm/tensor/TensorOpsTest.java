@@ -260,6 +260,21 @@ class TensorOpsTest {
     }
 
     @Test
+    void writeReplacesARangeInPlaceAndKeepsTheRest() {
+        Tensor cache = rand(5, 2, 3);
+        float[] before = cache.toArray();
+        Tensor row = rand(1, 2, 3);
+        cache.write(2 * 6, row);
+        float[] after = cache.toArray(), r = row.toArray();
+        for (int i = 0; i < before.length; i++) {
+            float want = i >= 12 && i < 18 ? r[i - 12] : before[i];
+            assertThat(after[i]).as("element %d", i).isEqualTo(want);
+        }
+        cache.write(cache.size() - 1, Tensor.scalar(7f));
+        assertThat(cache.toArray()[cache.size() - 1]).isEqualTo(7f);
+    }
+
+    @Test
     void badInputNamesTheOpAndBothShapes() {
         Tensor a = rand(4, 8), b = rand(7, 3);
         assertThatThrownBy(() -> a.matmul(b)).isInstanceOf(IllegalArgumentException.class)
@@ -271,6 +286,9 @@ class TensorOpsTest {
         assertThatThrownBy(() -> a.reshape(5, -1)).hasMessageContaining("reshape").hasMessageContaining("[4, 8]");
         assertThatThrownBy(() -> Tensor.concat(0, a, rand(2, 7))).hasMessageContaining("concat").hasMessageContaining("[2, 7]");
         assertThatThrownBy(() -> a.slice(1, 3, 9)).hasMessageContaining("slice");
+        assertThatThrownBy(() -> a.write(30, rand(1, 3))).hasMessageContaining("write").hasMessageContaining("[1, 3]")
+                .hasMessageContaining("[4, 8]").hasMessageContaining("offset 30");
+        assertThatThrownBy(() -> a.write(-1, rand(1))).hasMessageContaining("write").hasMessageContaining("offset -1");
         assertThatThrownBy(() -> a.permute(0, 0)).hasMessageContaining("permute");
         assertThatThrownBy(() -> Tensor.of(new float[5], 2, 3)).hasMessageContaining("[2, 3]");
     }

@@ -9,9 +9,11 @@ import dev.ltm.autograd.Var;
 import dev.ltm.gpu.OpenClBackend;
 import dev.ltm.gpu.OpenClRuntime;
 import dev.ltm.model.Elbo;
+import dev.ltm.model.Generator;
 import dev.ltm.model.LatentThoughtModel;
 import dev.ltm.model.LtmConfig;
 import dev.ltm.model.Params;
+import dev.ltm.model.Sampling;
 import dev.ltm.model.TokenBatch;
 import dev.ltm.optim.DualRateTrainer;
 import dev.ltm.optim.FastFitter;
@@ -144,6 +146,38 @@ class OpenClFastFitTest {
         }
         assertThat(perStep[0]).as("transfers per step, 1 layer").isZero();
         assertThat(perStep[1]).as("transfers per step, 3 layers vs 1").isEqualTo(perStep[0]);
+    }
+
+    @Test
+    void generationKeepsTheKvCacheOnTheDevice() {
+        // The same greedy tokens as on the CPU, and host<->device transfers per new token (measured as
+        // the difference between 4 and 12 new tokens) that do not grow with the layers: each layer's
+        // new K/V rows are written into the cache on the device; only the token, its position and the
+        // logits cross.
+        long[] perToken = new long[2];
+        int[] layers = {1, 3};
+        int[] prompt = {1, 2, 3};
+        for (int i = 0; i < layers.length; i++) {
+            LtmConfig c = LtmConfig.of(61, 16, layers[i], 4, 2, 3 * layers[i], 40, 5).withInitStd(0.3f);
+            LatentThoughtModel cpu = new LatentThoughtModel(c, new Rng(7));
+            Generator onDevice = new Generator(cpu.to(cl));
+            Tensor z = Tensor.randn(new Rng(3), 0, 1, 1, c.layers(), c.latentsPerLayer(), c.width());
+            int[] want = new Generator(cpu).generate(prompt, z, 12, Sampling.greedy(), new Rng(5), -1);
+            int[] got = onDevice.generate(prompt, z.to(cl), 12, Sampling.greedy(), new Rng(5), -1);
+            assertThat(got).as("greedy tokens on %s vs cpu, %d layer(s)", cl.name(), layers[i]).containsExactly(want);
+            long[] total = new long[2];
+            int[] tokens = {4, 12};
+            for (int j = 0; j < 2; j++) {
+                Tensor zd = z.to(cl);
+                long before = cl.transfers().total();
+                onDevice.generate(prompt, zd, tokens[j], Sampling.greedy(), new Rng(5), -1);
+                total[j] = cl.transfers().total() - before;
+            }
+            perToken[i] = (total[1] - total[0]) / (tokens[1] - tokens[0]);
+            System.out.printf("generation with %d layer(s): %d host<->device transfers per token%n", layers[i], perToken[i]);
+        }
+        assertThat(perToken[1]).as("transfers per token, 3 layers vs 1").isEqualTo(perToken[0]);
+        assertThat(perToken[0]).as("transfers per token: token id, position, logits").isLessThanOrEqualTo(3);
     }
 
     private static void assertClose(String what, float[] got, float[] want, double tol) {
