@@ -1,6 +1,7 @@
 package dev.ltm.tensor;
 
 import java.util.Objects;
+import java.util.concurrent.ArrayBlockingQueue;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -47,11 +48,13 @@ public final class Gemm {
     static final long SMALL = 32 * 1024;
 
     /**
-     * Each thread's packing buffers, kept between calls: allocating (and zeroing) up to 4 MiB per
-     * call cost 2-5% of a 1024^3 product. Packing writes every element the kernel reads, padding
-     * included, so stale contents are never seen. sgemmBlocked never re-enters itself on a thread.
+     * Packing buffers kept between calls: allocating (and zeroing) up to 4 MiB per call cost 2-5% of a
+     * 1024^3 product. A call takes a spare workspace (or makes one) and gives it back; at most one
+     * per pool thread plus one caller is kept, so the memory held does not grow with the number of
+     * threads that call sgemm. Packing writes every element the kernel reads, padding included, so
+     * stale contents are never seen.
      */
-    private static final ThreadLocal<Workspace> WORKSPACE = ThreadLocal.withInitial(Workspace::new);
+    private static final ArrayBlockingQueue<Workspace> SPARE = new ArrayBlockingQueue<>(Parallel.threads() + 1);
 
     private static final class Workspace {
         private float[] pa = new float[0], pb = new float[0];
@@ -154,7 +157,18 @@ public final class Gemm {
                              float[] c, int cOff, int ldc, boolean accumulate, boolean simd) {
         int passes = (k + KC - 1) / KC;
         int kcMax = (k + passes - 1) / passes;
-        Workspace ws = WORKSPACE.get();
+        Workspace ws = SPARE.poll();
+        if (ws == null) ws = new Workspace();
+        try {
+            blocked(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate, simd, kcMax, ws);
+        } finally {
+            SPARE.offer(ws); // dropped when enough are kept
+        }
+    }
+
+    private static void blocked(boolean transA, boolean transB, int m, int n, int k,
+                                float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                                float[] c, int cOff, int ldc, boolean accumulate, boolean simd, int kcMax, Workspace ws) {
         float[] pa = ws.pa(roundUp(Math.min(m, MC), MR) * kcMax);
         float[] pb = ws.pb(roundUp(Math.min(n, NC), NR) * kcMax);
         float[] edge = ws.edge;
