@@ -443,8 +443,10 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     @Override
     public synchronized void write(Tensor dst, long offset, Tensor src) {
         reclaim();
-        ClBuffer from = in("write", src);
-        inOut("write", dst).copyFrom(from, 0, offset, src.size());
+        ClBuffer from = in("write", src), to = inOut("write", dst);
+        // A view of dst itself covers all of its storage, so the only valid offset is 0 and the write
+        // changes nothing (OpenCL refuses overlapping copies within one buffer).
+        if (from != to) to.copyFrom(from, 0, offset, src.size());
     }
 
     @Override

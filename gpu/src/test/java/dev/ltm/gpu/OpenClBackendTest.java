@@ -286,6 +286,8 @@ class OpenClBackendTest {
         cache.write(3 * 8, row);
         same("cache after write", after, cache, 0);
         same("cache read back", dc, cache, 0);
+        dc.write(0, dc.reshape(48));                      // onto itself: nothing changes
+        same("cache written onto itself", dc, cache, 0);
     }
 
     @Test
