@@ -2,6 +2,7 @@ package dev.ltm.tensor;
 
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
+import java.util.concurrent.ForkJoinWorkerThread;
 import java.util.concurrent.RecursiveAction;
 import java.util.function.IntConsumer;
 
@@ -18,6 +19,11 @@ public final class Parallel {
 
     /** Number of worker threads the engine uses. */
     public static int threads() { return THREADS; }
+
+    /** Whether the calling thread is one of the engine pool's workers (a bounded, long-lived set). */
+    static boolean inPool() {
+        return Thread.currentThread() instanceof ForkJoinWorkerThread w && w.getPool() == POOL;
+    }
 
     /**
      * Runs {@code body.accept(i)} for every i in [0, n), split over at most {@code threads()} tasks
