@@ -49,10 +49,11 @@ public final class Gemm {
 
     /**
      * Packing buffers kept between calls: allocating (and zeroing) up to 4 MiB per call cost 2-5% of a
-     * 1024^3 product. Each thread of {@link Parallel}'s pool keeps its own (handing buffers from core
-     * to core cost the two-thread product about 4 points of peak); any other calling thread takes
-     * the one spare or makes its own, so the memory held does not grow with the number of threads
-     * that call sgemm. Packing writes every element the kernel reads, padding included, so stale
+     * 1024^3 product. Each thread of {@link Parallel}'s pool keeps its own, so its buffers stay in
+     * its core's caches (a shared pool, which hands them from core to core, averaged about 4 points
+     * of peak lower on two threads, near this machine's noise); any other calling thread takes the
+     * one spare or makes its own, so the memory held does not grow with the number of threads that
+     * call sgemm. Packing writes every element the kernel reads, padding included, so stale
      * contents are never seen.
      */
     private static final ThreadLocal<Workspace> POOL_WORKSPACE = ThreadLocal.withInitial(Workspace::new);
