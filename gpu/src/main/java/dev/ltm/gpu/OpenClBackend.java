@@ -427,14 +427,9 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     @Override
     public synchronized Tensor permute(Tensor a, int[] perm) {
         reclaim();
-        Shape s = a.shape();
-        int r = s.rank();
-        int[] od = new int[r], inStrides = s.strides(), ps = new int[r];
-        for (int i = 0; i < r; i++) {
-            od[i] = s.dim(perm[i]);
-            ps[i] = inStrides[perm[i]];
-        }
-        Tensor out = out(Shape.of(od));
+        Shape os = a.shape().permute(perm);
+        int[] od = os.dims(), ps = a.shape().permutedStrides(perm);
+        Tensor out = out(os);
         ClBuffer x = in("permute", a);
         if (out.size() > 0) kernels.copyStrided(od, x, 0, ps, buf(out), 0, ClKernels.contiguousStrides(od));
         return out;

@@ -243,14 +243,10 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor permute(Tensor a, int[] perm) {
-        Shape s = a.shape();
-        int r = s.rank();
-        int[] od = new int[r], inStrides = s.strides(), ps = new int[r];
-        for (int i = 0; i < r; i++) {
-            od[i] = s.dim(perm[i]);
-            ps[i] = inStrides[perm[i]];
-        }
-        Tensor out = Tensor.zeros(Shape.of(od));
+        int r = perm.length;
+        Shape os = a.shape().permute(perm);
+        int[] od = os.dims(), ps = a.shape().permutedStrides(perm);
+        Tensor out = Tensor.zeros(os);
         float[] x = a.data(), o = out.data();
         if (r == 0) {
             o[0] = x[0];

@@ -58,6 +58,24 @@ public final class Shape {
         return s;
     }
 
+    /**
+     * Strides of this shape's row-major layout, read in {@code perm}'s order: element i of the
+     * result is the stride of axis {@code perm[i]}, so walking the permuted shape with them reads
+     * this layout. {@code perm} is assumed to be a permutation of the axes (see {@link Tensor#permute}).
+     */
+    public int[] permutedStrides(int[] perm) {
+        int[] s = strides(), p = new int[perm.length];
+        for (int i = 0; i < perm.length; i++) p[i] = s[perm[i]];
+        return p;
+    }
+
+    /** The shape with its axes in {@code perm}'s order: axis i has the size of axis {@code perm[i]}. */
+    public Shape permute(int[] perm) {
+        int[] d = new int[perm.length];
+        for (int i = 0; i < perm.length; i++) d[i] = dims[perm[i]];
+        return of(d);
+    }
+
     /** Product of the sizes of axes {@code [from, to)}. */
     public int sizeOf(int from, int to) {
         int n = 1;

@@ -19,7 +19,6 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * A whole fast fit (spec section 2): the prefix once, T_fast forward+backward steps to (mu, logvar)
  * with AdamW, one more forward for the bound. Cost O(T_fast L (N^2 H + N N_z H + N H^2)) (section 4).
- *
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
