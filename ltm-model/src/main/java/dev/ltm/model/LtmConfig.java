@@ -39,6 +39,60 @@ public record LtmConfig(int vocabSize, int width, int layers, int heads, int kvH
         return new LtmConfig(vocabSize, width, layers, heads, kvHeads, latentCount, maxSeqLen, window, 0, 1e-5f, 10000f, 0.02f);
     }
 
+    /**
+     * A builder with the spec's defaults: kvHeads = heads, N_z = 0, full causal attention (window 0),
+     * derived SwiGLU width, eps 1e-5, RoPE theta 10000, init std 0.02. vocabSize, width, layers, heads
+     * and maxSeqLen must be set: {@code LtmConfig.builder().vocabSize(258).width(64).layers(2).heads(4)
+     * .latentCount(4).maxSeqLen(128).window(32).build()}.
+     */
+    public static Builder builder() { return new Builder(); }
+
+    /** A builder that starts from this config, to change a few fields by name. */
+    public Builder toBuilder() {
+        return new Builder().vocabSize(vocabSize).width(width).layers(layers).heads(heads).kvHeads(kvHeads)
+                .latentCount(latentCount).maxSeqLen(maxSeqLen).window(window).ffnHidden(ffnHidden)
+                .normEps(normEps).ropeTheta(ropeTheta).initStd(initStd);
+    }
+
+    /** Named construction of an {@link LtmConfig}; {@link #build()} validates as the constructor does. */
+    public static final class Builder {
+        private int vocabSize, width, layers, heads, kvHeads, latentCount, maxSeqLen, window, ffnHidden;
+        private float normEps = 1e-5f, ropeTheta = 10000f, initStd = 0.02f;
+
+        private Builder() {}
+
+        /** V, the vocabulary size (required). */
+        public Builder vocabSize(int v) { vocabSize = v; return this; }
+        /** H, the model width (required). */
+        public Builder width(int v) { width = v; return this; }
+        /** L, the decoder layers (required). */
+        public Builder layers(int v) { layers = v; return this; }
+        /** Attention heads (required). */
+        public Builder heads(int v) { heads = v; return this; }
+        /** Grouped K/V heads; 0 or unset means one per head. */
+        public Builder kvHeads(int v) { kvHeads = v; return this; }
+        /** N_z, thought vectors over all layers; 0 (the default) is the plain GPT baseline. */
+        public Builder latentCount(int v) { latentCount = v; return this; }
+        /** N, the longest sequence (required). */
+        public Builder maxSeqLen(int v) { maxSeqLen = v; return this; }
+        /** W, the sliding self-attention window; 0 (the default) is full causal attention. */
+        public Builder window(int v) { window = v; return this; }
+        /** SwiGLU hidden width; 0 (the default) derives it from the width. */
+        public Builder ffnHidden(int v) { ffnHidden = v; return this; }
+        /** RMSNorm epsilon. */
+        public Builder normEps(float v) { normEps = v; return this; }
+        /** RoPE base. */
+        public Builder ropeTheta(float v) { ropeTheta = v; return this; }
+        /** Standard deviation of the weights' initialisation. */
+        public Builder initStd(float v) { initStd = v; return this; }
+
+        /** The validated config. */
+        public LtmConfig build() {
+            return new LtmConfig(vocabSize, width, layers, heads, kvHeads == 0 ? heads : kvHeads, latentCount,
+                    maxSeqLen, window, ffnHidden, normEps, ropeTheta, initStd);
+        }
+    }
+
     /** This config with another init std (tests use a larger one so that z visibly matters). */
     public LtmConfig withInitStd(float std) {
         return new LtmConfig(vocabSize, width, layers, heads, kvHeads, latentCount, maxSeqLen, window, ffnHidden, normEps, ropeTheta, std);

@@ -23,6 +23,17 @@ class LtmConfigTest {
     }
 
     @Test
+    void builderNamesEachFieldAndAppliesTheSpecDefaults() {
+        LtmConfig c = LtmConfig.builder().vocabSize(258).width(64).layers(2).heads(4).latentCount(4).maxSeqLen(128).window(32).build();
+        assertThat(c).isEqualTo(new LtmConfig(258, 64, 2, 4, 4, 4, 128, 32, 0, 1e-5f, 10000f, 0.02f));
+        assertThat(c.toBuilder().kvHeads(2).window(0).build())
+                .isEqualTo(new LtmConfig(258, 64, 2, 4, 2, 4, 128, 0, 0, 1e-5f, 10000f, 0.02f));
+        assertThat(c.toBuilder().build()).isEqualTo(c);
+        assertThatThrownBy(() -> LtmConfig.builder().vocabSize(258).width(64).layers(2).maxSeqLen(16).build())
+                .hasMessageContaining("heads 0 must be > 0");
+    }
+
+    @Test
     void derivesTheSwiGluWidthAsTheSpecSays() {
         assertThat(LtmConfig.derivedFfnHidden(16)).isEqualTo(64);    // floor(128/3) = 42 -> 64
         assertThat(LtmConfig.derivedFfnHidden(768)).isEqualTo(2048); // 2048 is already a multiple of 32
