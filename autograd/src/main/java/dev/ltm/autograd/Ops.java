@@ -1,5 +1,7 @@
 package dev.ltm.autograd;
 
+import dev.ltm.tensor.AttentionDims;
+import dev.ltm.tensor.AttentionMask;
 import dev.ltm.tensor.Backend;
 import dev.ltm.tensor.Shape;
 import dev.ltm.tensor.Tensor;
@@ -257,28 +259,19 @@ public final class Ops {
     }
 
     /**
-     * Fused attention: q [B, Tq, nH, hd], k and v [B, Tk, nKv, hd] → [B, Tq, nH, hd]; window > 0 is
-     * causal with that window (Tq == Tk), 0 is unmasked (cross-attention).
+     * Fused attention: q [B, Tq, nH, hd], k and v [B, Tk, nKv, hd] → [B, Tq, nH, hd] under {@code mask}
+     * (causal with a window for self-attention, none for cross-attention); sizes checked by {@link AttentionDims#of}.
      */
-    public static Var attention(Var q, Var k, Var v, int window) {
-        Shape qs = q.shape(), ks = k.shape(), vs = v.shape();
-        if (qs.rank() != 4 || ks.rank() != 4 || !ks.equals(vs) || qs.dim(0) != ks.dim(0) || qs.dim(3) != ks.dim(3)
-                || ks.dim(2) == 0 || qs.dim(2) % ks.dim(2) != 0) {
-            throw new IllegalArgumentException("attention: q " + qs + ", k " + ks + ", v " + vs
-                    + ": expected [B, Tq, nH, hd] and [B, Tk, nKv, hd] with nKv dividing nH");
-        }
-        if (window < 0 || (window > 0 && qs.dim(1) != ks.dim(1))) {
-            throw new IllegalArgumentException("attention: window " + window + " with q " + qs + " and k " + ks
-                    + ": a causal window needs as many keys as queries");
-        }
+    public static Var attention(Var q, Var k, Var v, AttentionMask mask) {
+        AttentionDims d = AttentionDims.of(q.shape(), k.shape(), v.shape(), mask);
         Backend be = q.value().backend();
-        Tensor lse = be.zeros(Shape.of(qs.dim(0), qs.dim(2), qs.dim(1)));
-        Tensor out = be.attention(q.value(), k.value(), v.value(), window, lse);
+        Tensor lse = be.zeros(d.lseShape());
+        Tensor out = be.attention(q.value(), k.value(), v.value(), mask, lse);
         return Var.op("attention", out, g -> {
-            Tensor dq = q.requiresGrad() ? be.zeros(qs) : null;
-            Tensor dk = k.requiresGrad() ? be.zeros(ks) : null;
-            Tensor dv = v.requiresGrad() ? be.zeros(vs) : null;
-            q.value().backend().attentionBackward(q.value(), k.value(), v.value(), out, lse, g, dq, dk, dv, window);
+            Tensor dq = q.requiresGrad() ? be.zeros(q.shape()) : null;
+            Tensor dk = k.requiresGrad() ? be.zeros(k.shape()) : null;
+            Tensor dv = v.requiresGrad() ? be.zeros(v.shape()) : null;
+            be.attentionBackward(q.value(), k.value(), v.value(), out, lse, g, dq, dk, dv, mask);
             if (dq != null) q.accumulate(dq);
             if (dk != null) k.accumulate(dk);
             if (dv != null) v.accumulate(dv);

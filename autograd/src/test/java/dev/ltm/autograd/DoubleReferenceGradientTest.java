@@ -2,6 +2,7 @@ package dev.ltm.autograd;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.ltm.tensor.AttentionMask;
 import dev.ltm.tensor.Rng;
 import dev.ltm.tensor.Tensor;
 import java.util.function.Function;
@@ -259,6 +260,7 @@ class DoubleReferenceGradientTest {
     private void attention(String name, int b, int tq, int tk, int nh, int nkv, int hd, int window) {
         check("attention " + name, x -> DoubleRef.attention(x[0], x[1], x[2], b, tq, tk, nh, nkv, hd, window),
                 (x, dy) -> DoubleRef.attentionBackward(x[0], x[1], x[2], b, tq, tk, nh, nkv, hd, window, dy),
-                v -> Ops.attention(v[0], v[1], v[2], window), rand(b, tq, nh, hd), rand(b, tk, nkv, hd), rand(b, tk, nkv, hd));
+                v -> Ops.attention(v[0], v[1], v[2], window == 0 ? AttentionMask.none() : AttentionMask.causal(window)),
+                rand(b, tq, nh, hd), rand(b, tk, nkv, hd), rand(b, tk, nkv, hd));
     }
 }

@@ -1,5 +1,7 @@
 package dev.ltm.gpu;
 
+import dev.ltm.tensor.AttentionDims;
+import dev.ltm.tensor.AttentionMask;
 import dev.ltm.tensor.Backend;
 import dev.ltm.tensor.BinaryOp;
 import dev.ltm.tensor.Shape;
@@ -554,24 +556,22 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     // ---- attention ------------------------------------------------------------------------------
 
-    private static ClAttention.Dims dims(Tensor q, Tensor k, int window) {
-        return new ClAttention.Dims(q.dim(0), q.dim(1), k.dim(1), q.dim(2), k.dim(2), q.dim(3), window);
-    }
-
     @Override
-    public synchronized Tensor attention(Tensor q, Tensor k, Tensor v, int window, Tensor lse) {
+    public synchronized Tensor attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, Tensor lse) {
         reclaim();
+        AttentionDims d = AttentionDims.of(q.shape(), k.shape(), v.shape(), mask);
         Tensor out = out(q.shape());
         ClBuffer qs = in("attention", q), ks = in("attention", k), vs = in("attention", v);
         ClBuffer ls = overwrite("attention", lse);
-        if (out.size() > 0) attention.forward(dims(q, k, window), qs, ks, vs, buf(out), ls);
+        if (out.size() > 0) attention.forward(d, qs, ks, vs, buf(out), ls);
         return out;
     }
 
     @Override
     public synchronized void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dOut,
-                                               Tensor dq, Tensor dk, Tensor dv, int window) {
+                                               Tensor dq, Tensor dk, Tensor dv, AttentionMask mask) {
         reclaim();
+        AttentionDims dims = AttentionDims.of(q.shape(), k.shape(), v.shape(), mask);
         String op = "attentionBackward";
         ClBuffer qs = in(op, q), ks = in(op, k), vs = in(op, v), os = in(op, out), ls = in(op, lse), d = in(op, dOut);
         if (q.size() == 0) return;
@@ -580,7 +580,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         ClBuffer gk = dk == null ? ctx.buffer(k.size()) : inOut(op, dk);
         ClBuffer gv = dv == null ? ctx.buffer(v.size()) : inOut(op, dv);
         try {
-            attention.backward(dims(q, k, window), qs, ks, vs, os, ls, d, gq, gk, gv);
+            attention.backward(dims, qs, ks, vs, os, ls, d, gq, gk, gv);
         } finally {
             if (dq == null) gq.close();
             if (dk == null) gk.close();

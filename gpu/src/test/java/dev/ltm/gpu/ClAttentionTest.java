@@ -5,7 +5,8 @@ import static dev.ltm.gpu.ClTest.randn;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.ltm.gpu.ClAttention.Dims;
+import dev.ltm.tensor.AttentionDims;
+import dev.ltm.tensor.AttentionMask;
 import dev.ltm.tensor.Rng;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -29,24 +30,29 @@ class ClAttentionTest {
         if (ctx != null) ctx.close();
     }
 
-    static boolean visible(Dims d, int i, int j) {
-        return d.window() == 0 || (j <= i && j > i - d.window());
+    /** The sizes of one case; window 0 stands for no mask here, as in the kernels' encoding. */
+    static AttentionDims dims(int batch, int tq, int tk, int heads, int kvHeads, int headDim, int window) {
+        return new AttentionDims(batch, tq, tk, heads, kvHeads, headDim, window == 0 ? AttentionMask.none() : AttentionMask.causal(window));
     }
 
-    static int qi(Dims d, int b, int t, int h) { return ((b * d.queries() + t) * d.heads() + h) * d.headDim(); }
-    static int ki(Dims d, int b, int s, int g) { return ((b * d.keys() + s) * d.kvHeads() + g) * d.headDim(); }
+    static boolean visible(AttentionDims d, int i, int j) {
+        return d.kernelWindow() == 0 || (j <= i && j > i - d.kernelWindow());
+    }
+
+    static int qi(AttentionDims d, int b, int t, int h) { return ((b * d.tq() + t) * d.heads() + h) * d.headDim(); }
+    static int ki(AttentionDims d, int b, int s, int g) { return ((b * d.tk() + s) * d.kvHeads() + g) * d.headDim(); }
 
     /** Softmax probabilities P[b][h][i][j] in double (0 where masked). */
-    static double[][][][] probabilities(Dims d, float[] q, float[] k) {
+    static double[][][][] probabilities(AttentionDims d, float[] q, float[] k) {
         int hd = d.headDim(), rep = d.heads() / d.kvHeads();
         double scale = 1 / Math.sqrt(hd);
-        double[][][][] p = new double[d.batch()][d.heads()][d.queries()][d.keys()];
+        double[][][][] p = new double[d.batch()][d.heads()][d.tq()][d.tk()];
         for (int b = 0; b < d.batch(); b++) {
             for (int h = 0; h < d.heads(); h++) {
-                for (int i = 0; i < d.queries(); i++) {
+                for (int i = 0; i < d.tq(); i++) {
                     double m = Double.NEGATIVE_INFINITY;
                     double[] s = p[b][h][i];
-                    for (int j = 0; j < d.keys(); j++) {
+                    for (int j = 0; j < d.tk(); j++) {
                         if (!visible(d, i, j)) { s[j] = Double.NEGATIVE_INFINITY; continue; }
                         double dot = 0;
                         for (int c = 0; c < hd; c++) dot += (double) q[qi(d, b, i, h) + c] * k[ki(d, b, j, h / rep) + c];
@@ -54,27 +60,27 @@ class ClAttentionTest {
                         m = Math.max(m, s[j]);
                     }
                     double z = 0;
-                    for (int j = 0; j < d.keys(); j++) z += s[j] = Math.exp(s[j] - m);
-                    for (int j = 0; j < d.keys(); j++) s[j] /= z;
+                    for (int j = 0; j < d.tk(); j++) z += s[j] = Math.exp(s[j] - m);
+                    for (int j = 0; j < d.tk(); j++) s[j] /= z;
                 }
             }
         }
         return p;
     }
 
-    static double[] forwardNaive(Dims d, float[] q, float[] k, float[] v, double[][][][] p) {
+    static double[] forwardNaive(AttentionDims d, float[] q, float[] k, float[] v, double[][][][] p) {
         int hd = d.headDim(), rep = d.heads() / d.kvHeads();
         double[] out = new double[(int) d.qSize()];
         for (int b = 0; b < d.batch(); b++)
             for (int h = 0; h < d.heads(); h++)
-                for (int i = 0; i < d.queries(); i++)
-                    for (int j = 0; j < d.keys(); j++)
+                for (int i = 0; i < d.tq(); i++)
+                    for (int j = 0; j < d.tk(); j++)
                         for (int c = 0; c < hd; c++) out[qi(d, b, i, h) + c] += p[b][h][i][j] * v[ki(d, b, j, h / rep) + c];
         return out;
     }
 
     /** dq, dk, dv of L = sum(out * dout) from the full matrices. */
-    static float[][] backwardNaive(Dims d, float[] q, float[] k, float[] v, float[] dout) {
+    static float[][] backwardNaive(AttentionDims d, float[] q, float[] k, float[] v, float[] dout) {
         int hd = d.headDim(), rep = d.heads() / d.kvHeads();
         double scale = 1 / Math.sqrt(hd);
         double[][][][] p = probabilities(d, q, k);
@@ -82,14 +88,14 @@ class ClAttentionTest {
         for (int b = 0; b < d.batch(); b++) {
             for (int h = 0; h < d.heads(); h++) {
                 int g = h / rep;
-                for (int i = 0; i < d.queries(); i++) {
-                    double[] dp = new double[d.keys()];
+                for (int i = 0; i < d.tq(); i++) {
+                    double[] dp = new double[d.tk()];
                     double rowDot = 0;
-                    for (int j = 0; j < d.keys(); j++) {
+                    for (int j = 0; j < d.tk(); j++) {
                         for (int c = 0; c < hd; c++) dp[j] += (double) dout[qi(d, b, i, h) + c] * v[ki(d, b, j, g) + c];
                         rowDot += p[b][h][i][j] * dp[j];
                     }
-                    for (int j = 0; j < d.keys(); j++) {
+                    for (int j = 0; j < d.tk(); j++) {
                         double pij = p[b][h][i][j];
                         double ds = pij * (dp[j] - rowDot) * scale;
                         for (int c = 0; c < hd; c++) {
@@ -110,7 +116,7 @@ class ClAttentionTest {
         return f;
     }
 
-    void checkAgainstNaive(Dims d, long seed) {
+    void checkAgainstNaive(AttentionDims d, long seed) {
         Rng rng = new Rng(seed);
         float[] q = randn(rng, (int) d.qSize()), k = randn(rng, (int) d.kvSize()), v = randn(rng, (int) d.kvSize());
         float[] dout = randn(rng, (int) d.qSize());
@@ -136,27 +142,27 @@ class ClAttentionTest {
 
     @Test
     void slidingWindowSelfAttentionWithGroupedHeads() {
-        checkAgainstNaive(new Dims(2, 11, 11, 4, 2, 8, 4), 31);
+        checkAgainstNaive(dims(2, 11, 11, 4, 2, 8, 4), 31);
     }
 
     @Test
     void windowWiderThanTheSequenceIsPlainCausal() {
-        checkAgainstNaive(new Dims(1, 7, 7, 3, 3, 5, 100), 32);
+        checkAgainstNaive(dims(1, 7, 7, 3, 3, 5, 100), 32);
     }
 
     @Test
     void windowOfOneSeesOnlyItself() {
-        checkAgainstNaive(new Dims(1, 5, 5, 2, 1, 6, 1), 33);
+        checkAgainstNaive(dims(1, 5, 5, 2, 1, 6, 1), 33);
     }
 
     @Test
     void unmaskedCrossAttentionToFewerKeys() {
-        checkAgainstNaive(new Dims(3, 9, 4, 2, 1, 16, 0), 34);
+        checkAgainstNaive(dims(3, 9, 4, 2, 1, 16, 0), 34);
     }
 
     @Test
     void lseIsTheLogOfTheSoftmaxDenominator() {
-        Dims d = new Dims(1, 3, 3, 1, 1, 2, 2);
+        AttentionDims d = dims(1, 3, 3, 1, 1, 2, 2);
         float[] q = {1, 0, 0, 1, 1, 1}, k = {1, 0, 0, 1, 2, 0}, v = {1, 2, 3, 4, 5, 6};
         double s = 1 / Math.sqrt(2);
         // query 0 sees key 0; query 1 keys 0..1; query 2 keys 1..2
@@ -173,7 +179,7 @@ class ClAttentionTest {
 
     @Test
     void gradientOfTheNaiveReferenceMatchesFiniteDifferences() {
-        Dims d = new Dims(1, 4, 4, 2, 1, 3, 3);
+        AttentionDims d = dims(1, 4, 4, 2, 1, 3, 3);
         Rng rng = new Rng(35);
         float[] q = randn(rng, (int) d.qSize()), k = randn(rng, (int) d.kvSize()), v = randn(rng, (int) d.kvSize());
         float[] dout = randn(rng, (int) d.qSize());
@@ -195,7 +201,7 @@ class ClAttentionTest {
         }
     }
 
-    private static double loss(Dims d, float[] q, float[] k, float[] v, float[] dout) {
+    private static double loss(AttentionDims d, float[] q, float[] k, float[] v, float[] dout) {
         double[] out = forwardNaive(d, q, k, v, probabilities(d, q, k));
         double l = 0;
         for (int i = 0; i < out.length; i++) l += out[i] * dout[i];
@@ -204,7 +210,7 @@ class ClAttentionTest {
 
     @Test
     void badDimsAreRefused() {
-        assertThatThrownBy(() -> new Dims(1, 4, 5, 2, 1, 8, 2)).hasMessageContaining("needs T == S");
-        assertThatThrownBy(() -> new Dims(1, 4, 4, 3, 2, 8, 2)).hasMessageContaining("not a multiple");
+        assertThatThrownBy(() -> dims(1, 4, 5, 2, 1, 8, 2)).hasMessageContaining("needs tq == tk");
+        assertThatThrownBy(() -> dims(1, 4, 4, 3, 2, 8, 2)).hasMessageContaining("not a multiple");
     }
 }

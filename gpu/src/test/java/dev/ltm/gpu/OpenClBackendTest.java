@@ -4,6 +4,7 @@ import static dev.ltm.gpu.ClTest.assertClose;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.ltm.tensor.AttentionMask;
 import dev.ltm.tensor.Backend;
 import dev.ltm.tensor.Backends;
 import dev.ltm.tensor.BinaryOp;
@@ -191,7 +192,8 @@ class OpenClBackendTest {
         // causal with a window (self-attention, grouped kv heads) and unmasked (cross-attention, fewer keys)
         int[][] cases = {{2, 13, 13, 4, 2, 6, 5}, {3, 7, 3, 2, 1, 8, 0}, {1, 9, 9, 3, 3, 4, 9}};
         for (int[] c : cases) {
-            int b = c[0], t = c[1], s = c[2], nh = c[3], nkv = c[4], hd = c[5], w = c[6];
+            int b = c[0], t = c[1], s = c[2], nh = c[3], nkv = c[4], hd = c[5];
+            AttentionMask w = c[6] == 0 ? AttentionMask.none() : AttentionMask.causal(c[6]);
             Tensor q = rand(b, t, nh, hd), k = rand(b, s, nkv, hd), v = rand(b, s, nkv, hd), dout = rand(b, t, nh, hd);
             Tensor lseCpu = CPU.zeros(Shape.of(b, nh, t)), lseCl = cl.zeros(Shape.of(b, nh, t));
             Tensor oCpu = CPU.attention(q, k, v, w, lseCpu), oCl = cl.attention(dev(q), dev(k), dev(v), w, lseCl);

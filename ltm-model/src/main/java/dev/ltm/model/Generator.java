@@ -3,6 +3,7 @@ package dev.ltm.model;
 import dev.ltm.autograd.NoGrad;
 import dev.ltm.autograd.Ops;
 import dev.ltm.autograd.Var;
+import dev.ltm.tensor.AttentionMask;
 import dev.ltm.tensor.Rng;
 import dev.ltm.tensor.Shape;
 import dev.ltm.tensor.Tensor;
@@ -125,7 +126,7 @@ public final class Generator {
         float[] step(int token) {
             int pos = length++;
             int[] at = {pos};
-            int lo = Math.max(0, pos - c.attentionWindow() + 1); // spec 1: token i sees max(0, i-W+1)..i
+            int lo = c.selfAttentionMask().firstKey(pos); // spec 1: token i sees max(0, i-W+1)..i
             Var x = model.embed(p, new int[][] {{token}});
             for (int l = 0; l < c.layers(); l++) {
                 String n = "layers." + l + ".";
@@ -134,10 +135,10 @@ public final class Generator {
                 keys[l].write((long) pos * row, qkv[1].value());       // stays on the model's device
                 values[l].write((long) pos * row, qkv[2].value());
                 Var k = Var.constant(keys[l].slice(1, lo, pos + 1)), v = Var.constant(values[l].slice(1, lo, pos + 1));
-                x = Ops.add(x, model.attentionOutput(p, n + "attn.wo", Ops.attention(qkv[0], k, v, 0)));
+                x = Ops.add(x, model.attentionOutput(p, n + "attn.wo", Ops.attention(qkv[0], k, v, AttentionMask.none())));
                 if (c.latentCount() > 0) {
                     Var q = model.crossAttentionQuery(p, l, model.norm(p, n + "cross_norm.g", x), at);
-                    x = Ops.add(x, model.attentionOutput(p, n + "cross.wo", Ops.attention(q, zKeys[l], zValues[l], 0)));
+                    x = Ops.add(x, model.attentionOutput(p, n + "cross.wo", Ops.attention(q, zKeys[l], zValues[l], AttentionMask.none())));
                 }
                 x = model.feedForwardBlock(p, l, x);
             }

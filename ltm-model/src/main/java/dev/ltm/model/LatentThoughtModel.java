@@ -13,6 +13,7 @@ import static dev.ltm.autograd.Ops.slice;
 
 import dev.ltm.autograd.NoGrad;
 import dev.ltm.autograd.Var;
+import dev.ltm.tensor.AttentionMask;
 import dev.ltm.tensor.Backend;
 import dev.ltm.tensor.Rng;
 import dev.ltm.tensor.Shape;
@@ -181,7 +182,7 @@ public final class LatentThoughtModel {
     public Var selfAttentionBlock(Params p, int layer, Var x, int[] positions) {
         Var a = norm(p, layerName(layer) + "attn_norm.g", x);
         Var[] qkv = selfAttentionQkv(p, layer, a, positions);
-        Var o = attention(qkv[0], qkv[1], qkv[2], config.attentionWindow()); // spec 1: token i sees max(0, i-W+1)..i
+        Var o = attention(qkv[0], qkv[1], qkv[2], config.selfAttentionMask()); // spec 1: token i sees max(0, i-W+1)..i
         return add(x, attentionOutput(p, layerName(layer) + "attn.wo", o));
     }
 
@@ -190,7 +191,7 @@ public final class LatentThoughtModel {
         Var a = norm(p, layerName(layer) + "cross_norm.g", h);
         Var q = crossAttentionQuery(p, layer, a, positions);
         Var[] kv = crossAttentionKv(p, layer, zl);
-        Var o = attention(q, kv[0], kv[1], 0); // spec 1: no mask, every token sees every vector of z_l
+        Var o = attention(q, kv[0], kv[1], AttentionMask.none()); // spec 1: no mask, every token sees every vector of z_l
         return add(h, attentionOutput(p, layerName(layer) + "cross.wo", o));
     }
 

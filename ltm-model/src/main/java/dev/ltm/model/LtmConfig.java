@@ -1,5 +1,7 @@
 package dev.ltm.model;
 
+import dev.ltm.tensor.AttentionMask;
+
 /**
  * The shape of a Latent Thought Model (spec section 1). {@code latentCount} is N_z, the total
  * number of thought vectors (0 gives the plain GPT baseline); {@code window} 0 means full causal
@@ -110,8 +112,11 @@ public record LtmConfig(int vocabSize, int width, int layers, int heads, int kvH
     /** m = N_z / L, the thought vectors read by each layer. */
     public int latentsPerLayer() { return latentCount / layers; }
 
-    /** The causal window handed to attention: {@code window}, or maxSeqLen (full causal) when it is 0. */
-    public int attentionWindow() { return window == 0 ? maxSeqLen : window; }
+    /**
+     * The mask of self-attention (spec section 1): causal with the sliding window {@code window}, or with
+     * maxSeqLen (full causal) when it is 0. The one place where {@code window}'s 0 is read.
+     */
+    public AttentionMask.Causal selfAttentionMask() { return new AttentionMask.Causal(window == 0 ? maxSeqLen : window); }
 
     /** Positions of a group's vectors for the cross-attention keys' RoPE: j * (maxSeqLen / N_z) (spec section 1). */
     public int[] thoughtPositions() {

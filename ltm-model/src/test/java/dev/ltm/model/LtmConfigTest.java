@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ltm.tensor.AttentionMask;
 import org.junit.jupiter.api.Test;
 
 class LtmConfigTest {
@@ -48,8 +49,8 @@ class LtmConfigTest {
         assertThat(c.headDim()).isEqualTo(4);
         assertThat(c.latentsPerLayer()).isEqualTo(3);
         assertThat(c.thoughtPositions()).containsExactly(0, 2, 4); // j * (20 / 9) = j * 2
-        assertThat(c.attentionWindow()).isEqualTo(20);
-        assertThat(LtmConfig.of(50, 24, 3, 6, 2, 9, 20, 7).attentionWindow()).isEqualTo(7);
+        assertThat(c.selfAttentionMask()).isEqualTo(AttentionMask.causal(20));
+        assertThat(LtmConfig.of(50, 24, 3, 6, 2, 9, 20, 7).selfAttentionMask()).isEqualTo(AttentionMask.causal(7));
         assertThat(LtmConfig.of(50, 24, 3, 6, 2, 0, 20, 7).thoughtPositions()).isEmpty();
     }
 

@@ -15,9 +15,12 @@ import jdk.incubator.vector.VectorSpecies;
  * lse              : [B, nH, T]        log-sum-exp of the scaled scores of each query row,
  *                                      written by forward, read by backward (with out)
  * scale = 1 / sqrt(hd)
- * window > 0: S == T, query i sees keys max(0, i-window+1) .. i   (full causal: window = T)
- * window == 0: no mask, every query sees all S keys (cross-attention)
+ * mask causal(W): S == T, query i sees keys max(0, i-W+1) .. i   (full causal: W = T)
+ * mask none:      every query sees all S keys (cross-attention)
  * </pre>
+ *
+ * Sizes and mask arrive as one validated {@link AttentionDims}; inside, the mask is the int
+ * {@code window} of {@link AttentionDims#kernelWindow()} (0 = none) that the hot loops test.
  *
  * The fast kernels never build a T x S matrix: forward runs an online softmax (running max and
  * sum) over blocks of keys, backward recomputes the probabilities from lse. With a window they
@@ -40,16 +43,14 @@ public final class Attention {
      * Writes softmax(q k^T * scale, masked) v into {@code out} and the row log-sum-exps into
      * {@code lse}; shapes and mask as in the class comment.
      */
-    public static void forward(float[] q, float[] k, float[] v, float[] out, float[] lse,
-                               int batch, int tq, int tk, int nHeads, int nKvHeads, int headDim, int window) {
-        validate("attention.forward", q, k, v, out, lse, null, null, null, null, false,
-                batch, tq, tk, nHeads, nKvHeads, headDim, window);
+    public static void forward(float[] q, float[] k, float[] v, float[] out, float[] lse, AttentionDims d) {
+        checkLengths("attention.forward", d, q, k, v, out, lse);
+        int tq = d.tq(), nHeads = d.heads();
         int qBlocks = (tq + BLOCK_Q - 1) / BLOCK_Q;
-        int units = batch * nHeads * qBlocks;
+        int units = d.batch() * nHeads * qBlocks;
         Parallel.forRange(units, u -> {
             int qb = u % qBlocks, bh = u / qBlocks;
-            forwardBlock(q, k, v, out, lse, bh / nHeads, bh % nHeads, qb * BLOCK_Q,
-                    Math.min(tq, (qb + 1) * BLOCK_Q), tq, tk, nHeads, nKvHeads, headDim, window);
+            forwardBlock(q, k, v, out, lse, d, bh / nHeads, bh % nHeads, qb * BLOCK_Q, Math.min(tq, (qb + 1) * BLOCK_Q));
         });
     }
 
@@ -57,9 +58,10 @@ public final class Attention {
      * Query rows [i0, i1) of head h of batch b. Working space: acc [BLOCK_Q, hd] and one block
      * of scores [BLOCK_Q, BLOCK_K].
      */
-    private static void forwardBlock(float[] q, float[] k, float[] v, float[] out, float[] lse,
-                                     int b, int h, int i0, int i1,
-                                     int tq, int tk, int nH, int nKv, int hd, int window) {
+    private static void forwardBlock(float[] q, float[] k, float[] v, float[] out, float[] lse, AttentionDims dims,
+                                     int b, int h, int i0, int i1) {
+        int tq = dims.tq(), tk = dims.tk(), nH = dims.heads(), nKv = dims.kvHeads(), hd = dims.headDim();
+        int window = dims.kernelWindow();
         int rows = i1 - i0;
         int g = h / (nH / nKv);
         int qStride = nH * hd, kStride = nKv * hd;
@@ -114,12 +116,13 @@ public final class Attention {
      * gradient {@code dOut}.
      */
     public static void backward(float[] q, float[] k, float[] v, float[] out, float[] lse, float[] dOut,
-                                float[] dq, float[] dk, float[] dv,
-                                int batch, int tq, int tk, int nHeads, int nKvHeads, int headDim, int window) {
-        validate("attention.backward", q, k, v, out, lse, dOut, dq, dk, dv, true,
-                batch, tq, tk, nHeads, nKvHeads, headDim, window);
+                                float[] dq, float[] dk, float[] dv, AttentionDims d) {
+        checkLengths("attention.backward", d, q, k, v, out, lse);
+        checkGradientLengths("attention.backward", d, dOut, dq, dk, dv);
         if (dq == null && dk == null && dv == null) return;
-        int groups = batch * nKvHeads;
+        Operands x = new Operands(q, k, v, out, lse, dOut);
+        int tq = d.tq(), tk = d.tk(), nKvHeads = d.kvHeads(), headDim = d.headDim();
+        int groups = d.batch() * nKvHeads;
         // dk and dv of one (batch, kv head) are written by one unit only: no data race. When there
         // are fewer such groups than threads, split the queries into chunks that each add into
         // their own dk/dv buffer, summed in chunk order afterwards (deterministic).
@@ -127,9 +130,9 @@ public final class Attention {
         int chunks = (dk == null && dv == null) ? Math.min(qBlocks, Math.max(1, Parallel.threads()))
                 : Math.min(qBlocks, Math.max(1, (Parallel.threads() + groups - 1) / groups));
         if (chunks <= 1) {
-            Parallel.forRange(groups, u -> backwardGroup(q, k, v, out, lse, dOut, dq,
-                    dk, dv, (u / nKvHeads * tk * nKvHeads + u % nKvHeads) * headDim, nKvHeads * headDim,
-                    u / nKvHeads, u % nKvHeads, 0, tq, tq, tk, nHeads, nKvHeads, headDim, window));
+            Parallel.forRange(groups, u -> backwardGroup(x, d, dq,
+                    new KvGradients(dk, dv, (u / nKvHeads * tk * nKvHeads + u % nKvHeads) * headDim, nKvHeads * headDim),
+                    u / nKvHeads, u % nKvHeads, 0, tq));
             return;
         }
         int nChunks = chunks;
@@ -141,9 +144,8 @@ public final class Attention {
             float[] dkp = dk == null ? null : new float[part], dvp = dv == null ? null : new float[part];
             dkParts[u] = dkp;
             dvParts[u] = dvp;
-            backwardGroup(q, k, v, out, lse, dOut, dq, dkp, dvp, 0, headDim,
-                    grp / nKvHeads, grp % nKvHeads, blkLo * BLOCK_Q, Math.min(tq, blkHi * BLOCK_Q),
-                    tq, tk, nHeads, nKvHeads, headDim, window);
+            backwardGroup(x, d, dq, new KvGradients(dkp, dvp, 0, headDim),
+                    grp / nKvHeads, grp % nKvHeads, blkLo * BLOCK_Q, Math.min(tq, blkHi * BLOCK_Q));
         });
         Parallel.forRange(groups, grp -> {
             int base = (grp / nKvHeads * tk * nKvHeads + grp % nKvHeads) * headDim, stride = nKvHeads * headDim;
@@ -156,14 +158,22 @@ public final class Attention {
         });
     }
 
+    /** The forward's inputs and results and the upstream gradient, as backward reads them. */
+    private record Operands(float[] q, float[] k, float[] v, float[] out, float[] lse, float[] dOut) {}
+
     /**
-     * Query rows [t0, t1) of every query head of kv head g of batch b. Row j of dk/dv is at
-     * {@code dkvBase + j * dkvStride} (the real arrays, or a private partial buffer).
+     * Where one backward unit adds dk and dv (either may be null): row j at {@code base + j * stride},
+     * in the real arrays or in a private partial buffer.
      */
-    private static void backwardGroup(float[] q, float[] k, float[] v, float[] out, float[] lse, float[] dOut,
-                                      float[] dq, float[] dk, float[] dv, int dkvBase, int dkvStride,
-                                      int b, int g, int t0, int t1,
-                                      int tq, int tk, int nH, int nKv, int hd, int window) {
+    private record KvGradients(float[] dk, float[] dv, int base, int stride) {}
+
+    /** Query rows [t0, t1) of every query head of kv head g of batch b. */
+    private static void backwardGroup(Operands x, AttentionDims d, float[] dq, KvGradients kv,
+                                      int b, int g, int t0, int t1) {
+        float[] q = x.q(), k = x.k(), v = x.v(), out = x.out(), lse = x.lse(), dOut = x.dOut();
+        float[] dk = kv.dk(), dv = kv.dv();
+        int dkvBase = kv.base(), dkvStride = kv.stride();
+        int tq = d.tq(), tk = d.tk(), nH = d.heads(), nKv = d.kvHeads(), hd = d.headDim(), window = d.kernelWindow();
         int groupSize = nH / nKv;
         int qStride = nH * hd, kStride = nKv * hd;
         int kBase = (b * tk * nKv + g) * hd;
@@ -401,35 +411,32 @@ public final class Attention {
     // naive references: the full [T, S] score matrix per (batch, head), in double
 
     /** Reference forward: builds every score row in double; same contract as {@link #forward}. */
-    static void forwardNaive(float[] q, float[] k, float[] v, float[] out, float[] lse,
-                             int batch, int tq, int tk, int nHeads, int nKvHeads, int headDim, int window) {
-        validate("attention.forwardNaive", q, k, v, out, lse, null, null, null, null, false,
-                batch, tq, tk, nHeads, nKvHeads, headDim, window);
+    static void forwardNaive(float[] q, float[] k, float[] v, float[] out, float[] lse, AttentionDims d) {
+        checkLengths("attention.forwardNaive", d, q, k, v, out, lse);
         double[] outD = new double[out.length], lseD = new double[lse.length];
-        forwardNaive(toDouble(q), toDouble(k), toDouble(v), outD, lseD, batch, tq, tk, nHeads, nKvHeads, headDim, window);
+        forwardNaive(toDouble(q), toDouble(k), toDouble(v), outD, lseD, d);
         for (int i = 0; i < out.length; i++) out[i] = (float) outD[i];
         for (int i = 0; i < lse.length; i++) lse[i] = (float) lseD[i];
     }
 
     /** Reference backward: recomputes P from q and k in double (out and lse are not read); accumulates. */
     static void backwardNaive(float[] q, float[] k, float[] v, float[] out, float[] lse, float[] dOut,
-                              float[] dq, float[] dk, float[] dv,
-                              int batch, int tq, int tk, int nHeads, int nKvHeads, int headDim, int window) {
-        validate("attention.backwardNaive", q, k, v, out, lse, dOut, dq, dk, dv, true,
-                batch, tq, tk, nHeads, nKvHeads, headDim, window);
+                              float[] dq, float[] dk, float[] dv, AttentionDims d) {
+        checkLengths("attention.backwardNaive", d, q, k, v, out, lse);
+        checkGradientLengths("attention.backwardNaive", d, dOut, dq, dk, dv);
         double[] dqD = dq == null ? null : toDouble(dq);
         double[] dkD = dk == null ? null : toDouble(dk);
         double[] dvD = dv == null ? null : toDouble(dv);
-        backwardNaive(toDouble(q), toDouble(k), toDouble(v), toDouble(dOut), dqD, dkD, dvD,
-                batch, tq, tk, nHeads, nKvHeads, headDim, window);
+        backwardNaive(toDouble(q), toDouble(k), toDouble(v), toDouble(dOut), dqD, dkD, dvD, d);
         if (dq != null) for (int i = 0; i < dq.length; i++) dq[i] = (float) dqD[i];
         if (dk != null) for (int i = 0; i < dk.length; i++) dk[i] = (float) dkD[i];
         if (dv != null) for (int i = 0; i < dv.length; i++) dv[i] = (float) dvD[i];
     }
 
     /** The double-precision reference forward (no validation: callers pass consistent sizes). */
-    static void forwardNaive(double[] q, double[] k, double[] v, double[] out, double[] lse,
-                             int batch, int tq, int tk, int nH, int nKv, int hd, int window) {
+    static void forwardNaive(double[] q, double[] k, double[] v, double[] out, double[] lse, AttentionDims dims) {
+        int batch = dims.batch(), tq = dims.tq(), tk = dims.tk(), nH = dims.heads(), nKv = dims.kvHeads(), hd = dims.headDim();
+        int window = dims.kernelWindow();
         double scale = 1.0 / Math.sqrt(hd);
         double[] p = new double[tk];
         for (int b = 0; b < batch; b++) {
@@ -468,8 +475,9 @@ public final class Attention {
      * dK = scale dS^T Q, dV = P^T dOut.
      */
     static void backwardNaive(double[] q, double[] k, double[] v, double[] dOut,
-                              double[] dq, double[] dk, double[] dv,
-                              int batch, int tq, int tk, int nH, int nKv, int hd, int window) {
+                              double[] dq, double[] dk, double[] dv, AttentionDims dims) {
+        int batch = dims.batch(), tq = dims.tq(), tk = dims.tk(), nH = dims.heads(), nKv = dims.kvHeads(), hd = dims.headDim();
+        int window = dims.kernelWindow();
         double scale = 1.0 / Math.sqrt(hd);
         double[][] p = new double[tq][tk], dp = new double[tq][tk];
         for (int b = 0; b < batch; b++) {
@@ -523,44 +531,27 @@ public final class Attention {
     }
 
     // ---------------------------------------------------------------------------------------
-    // argument checks
+    // argument checks: the sizes were validated by AttentionDims; here only the arrays' lengths
 
-    private static void validate(String op, float[] q, float[] k, float[] v, float[] out, float[] lse,
-                                 float[] dOut, float[] dq, float[] dk, float[] dv, boolean backward,
-                                 int batch, int tq, int tk, int nH, int nKv, int hd, int window) {
-        String sizes = " (batch " + batch + ", tq " + tq + ", tk " + tk + ", nHeads " + nH
-                + ", nKvHeads " + nKv + ", headDim " + hd + ", window " + window + ")";
-        if (batch < 0 || tq < 0 || tk < 0)
-            throw new IllegalArgumentException(op + ": negative size" + sizes);
-        if (nH < 1 || nKv < 1 || hd < 1)
-            throw new IllegalArgumentException(op + ": nHeads, nKvHeads and headDim must be >= 1" + sizes);
-        if (nH % nKv != 0)
-            throw new IllegalArgumentException(op + ": nHeads " + nH + " is not a multiple of nKvHeads " + nKv + sizes);
-        if (window < 0)
-            throw new IllegalArgumentException(op + ": window must be >= 0 (0 = no mask)" + sizes);
-        if (window > 0 && tq != tk)
-            throw new IllegalArgumentException(op + ": a causal window needs tq == tk, got tq " + tq + " and tk " + tk + sizes);
-        long qLen = (long) batch * tq * nH * hd, kLen = (long) batch * tk * nKv * hd, lseLen = (long) batch * nH * tq;
-        if (qLen > Integer.MAX_VALUE || kLen > Integer.MAX_VALUE)
-            throw new IllegalArgumentException(op + ": sizes overflow a Java array" + sizes);
-        checkLength(op, "q", q, qLen, sizes);
-        checkLength(op, "k", k, kLen, sizes);
-        checkLength(op, "v", v, kLen, sizes);
-        checkLength(op, "out", out, qLen, sizes);
-        checkLength(op, "lse", lse, lseLen, sizes);
-        if (backward) {
-            checkLength(op, "dOut", dOut, qLen, sizes);
-            if (dq != null) checkLength(op, "dq", dq, qLen, sizes);
-            if (dk != null) checkLength(op, "dk", dk, kLen, sizes);
-            if (dv != null) checkLength(op, "dv", dv, kLen, sizes);
-        }
+    private static void checkLengths(String op, AttentionDims d, float[] q, float[] k, float[] v, float[] out, float[] lse) {
+        checkLength(op, "q", q, d.qSize(), d);
+        checkLength(op, "k", k, d.kvSize(), d);
+        checkLength(op, "v", v, d.kvSize(), d);
+        checkLength(op, "out", out, d.qSize(), d);
+        checkLength(op, "lse", lse, d.lseSize(), d);
     }
 
-    private static void checkLength(String op, String name, float[] a, long expected, String sizes) {
+    private static void checkGradientLengths(String op, AttentionDims d, float[] dOut, float[] dq, float[] dk, float[] dv) {
+        checkLength(op, "dOut", dOut, d.qSize(), d);
+        if (dq != null) checkLength(op, "dq", dq, d.qSize(), d);
+        if (dk != null) checkLength(op, "dk", dk, d.kvSize(), d);
+        if (dv != null) checkLength(op, "dv", dv, d.kvSize(), d);
+    }
+
+    private static void checkLength(String op, String name, float[] a, long expected, AttentionDims d) {
         if (a == null)
-            throw new IllegalArgumentException(op + ": " + name + " is null" + sizes);
+            throw new IllegalArgumentException(op + ": " + name + " is null" + d);
         if (a.length != expected)
-            throw new IllegalArgumentException(op + ": " + name + " has length " + a.length + ", expected "
-                    + expected + sizes);
+            throw new IllegalArgumentException(op + ": " + name + " has length " + a.length + ", expected " + expected + d);
     }
 }

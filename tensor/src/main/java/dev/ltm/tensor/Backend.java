@@ -108,15 +108,15 @@ public interface Backend {
     Tensor rope(Tensor x, int[] positions, float theta, boolean inverse);
 
     /**
-     * Fused attention (online softmax). q [B, Tq, nH, hd], k and v [B, Tk, nKv, hd]; window > 0 is
-     * causal with that window (Tq == Tk), 0 is unmasked. Result [B, Tq, nH, hd]; {@code lse}
+     * Fused attention (online softmax). q [B, Tq, nH, hd], k and v [B, Tk, nKv, hd], checked by
+     * {@link AttentionDims#of}; a causal mask needs Tq == Tk. Result [B, Tq, nH, hd]; {@code lse}
      * [B, nH, Tq], a tensor of this backend, is filled in place for the backward pass.
      */
-    Tensor attention(Tensor q, Tensor k, Tensor v, int window, Tensor lse);
+    Tensor attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, Tensor lse);
 
     /** Backward of {@link #attention}: accumulates into the non-null gradients dq, dk, dv. */
     void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dOut,
-                           Tensor dq, Tensor dk, Tensor dv, int window);
+                           Tensor dq, Tensor dk, Tensor dv, AttentionMask mask);
 
     /**
      * Cross-entropy of rows of {@code logits} [R, V] against {@code targets} [R] (a negative target

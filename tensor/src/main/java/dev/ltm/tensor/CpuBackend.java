@@ -407,19 +407,18 @@ public final class CpuBackend implements Backend {
     // ---- attention --------------------------------------------------------------------------
 
     @Override
-    public Tensor attention(Tensor q, Tensor k, Tensor v, int window, Tensor lse) {
+    public Tensor attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, Tensor lse) {
         Tensor out = Tensor.zeros(q.shape());
-        Attention.forward(q.data(), k.data(), v.data(), out.data(), lse.data(),
-                q.dim(0), q.dim(1), k.dim(1), q.dim(2), k.dim(2), q.dim(3), window);
+        Attention.forward(q.data(), k.data(), v.data(), out.data(), lse.data(), AttentionDims.of(q.shape(), k.shape(), v.shape(), mask));
         return out;
     }
 
     @Override
     public void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dOut,
-                                  Tensor dq, Tensor dk, Tensor dv, int window) {
+                                  Tensor dq, Tensor dk, Tensor dv, AttentionMask mask) {
         Attention.backward(q.data(), k.data(), v.data(), out.data(), lse.data(), dOut.data(),
                 dq == null ? null : dq.data(), dk == null ? null : dk.data(), dv == null ? null : dv.data(),
-                q.dim(0), q.dim(1), k.dim(1), q.dim(2), k.dim(2), q.dim(3), window);
+                AttentionDims.of(q.shape(), k.shape(), v.shape(), mask));
     }
 
     // ---- cross-entropy: logits [R, V] -------------------------------------------------------

@@ -14,6 +14,9 @@ class AttentionTest {
         int qLen() { return batch * tq * nH * hd; }
         int kLen() { return batch * tk * nKv * hd; }
         int lseLen() { return batch * nH * tq; }
+        AttentionDims dims() {
+            return new AttentionDims(batch, tq, tk, nH, nKv, hd, window == 0 ? AttentionMask.none() : AttentionMask.causal(window));
+        }
 
         @Override public String toString() {
             return "B" + batch + " T" + tq + " S" + tk + " nH" + nH + " nKv" + nKv + " hd" + hd + " w" + window;
@@ -80,8 +83,8 @@ class AttentionTest {
             float[] q = normal(rng, c.qLen(), 1.5), k = normal(rng, c.kLen(), 1.5), v = normal(rng, c.kLen(), 1);
             float[] out = new float[c.qLen()], lse = new float[c.lseLen()];
             float[] outRef = new float[c.qLen()], lseRef = new float[c.lseLen()];
-            Attention.forward(q, k, v, out, lse, c.batch(), c.tq(), c.tk(), c.nH(), c.nKv(), c.hd(), c.window());
-            Attention.forwardNaive(q, k, v, outRef, lseRef, c.batch(), c.tq(), c.tk(), c.nH(), c.nKv(), c.hd(), c.window());
+            Attention.forward(q, k, v, out, lse, c.dims());
+            Attention.forwardNaive(q, k, v, outRef, lseRef, c.dims());
             assertThat(relError(out, outRef)).as("out " + c).isLessThan(1e-4);
             assertThat(relError(lse, lseRef)).as("lse " + c).isLessThan(1e-4);
         }
@@ -94,13 +97,11 @@ class AttentionTest {
             float[] q = normal(rng, c.qLen(), 1.5), k = normal(rng, c.kLen(), 1.5), v = normal(rng, c.kLen(), 1);
             float[] dOut = normal(rng, c.qLen(), 1);
             float[] out = new float[c.qLen()], lse = new float[c.lseLen()];
-            Attention.forward(q, k, v, out, lse, c.batch(), c.tq(), c.tk(), c.nH(), c.nKv(), c.hd(), c.window());
+            Attention.forward(q, k, v, out, lse, c.dims());
             float[] dq = new float[c.qLen()], dk = new float[c.kLen()], dv = new float[c.kLen()];
             float[] dqRef = new float[c.qLen()], dkRef = new float[c.kLen()], dvRef = new float[c.kLen()];
-            Attention.backward(q, k, v, out, lse, dOut, dq, dk, dv,
-                    c.batch(), c.tq(), c.tk(), c.nH(), c.nKv(), c.hd(), c.window());
-            Attention.backwardNaive(q, k, v, out, lse, dOut, dqRef, dkRef, dvRef,
-                    c.batch(), c.tq(), c.tk(), c.nH(), c.nKv(), c.hd(), c.window());
+            Attention.backward(q, k, v, out, lse, dOut, dq, dk, dv, c.dims());
+            Attention.backwardNaive(q, k, v, out, lse, dOut, dqRef, dkRef, dvRef, c.dims());
             assertThat(relError(dq, dqRef)).as("dq " + c).isLessThan(1e-4);
             assertThat(relError(dk, dkRef)).as("dk " + c).isLessThan(1e-4);
             assertThat(relError(dv, dvRef)).as("dv " + c).isLessThan(1e-4);
@@ -114,7 +115,7 @@ class AttentionTest {
         float[] q = normal(rng, batch * t * nH * hd, 1), k = normal(rng, batch * t * nKv * hd, 1);
         float[] v = normal(rng, batch * t * nKv * hd, 1);
         float[] out = new float[q.length], lse = new float[batch * nH * t];
-        Attention.forward(q, k, v, out, lse, batch, t, t, nH, nKv, hd, 1);
+        Attention.forward(q, k, v, out, lse, new AttentionDims(batch, t, t, nH, nKv, hd, AttentionMask.causal(1)));
         for (int b = 0; b < batch; b++)
             for (int i = 0; i < t; i++)
                 for (int h = 0; h < nH; h++)
@@ -130,21 +131,18 @@ class AttentionTest {
         float[] q = normal(rng, c.qLen(), 1), k = normal(rng, c.kLen(), 1), v = normal(rng, c.kLen(), 1);
         float[] dOut = normal(rng, c.qLen(), 1);
         float[] out = new float[c.qLen()], lse = new float[c.lseLen()];
-        Attention.forward(q, k, v, out, lse, c.batch(), c.tq(), c.tk(), c.nH(), c.nKv(), c.hd(), c.window());
+        Attention.forward(q, k, v, out, lse, c.dims());
         float[] dq0 = new float[c.qLen()], dk0 = new float[c.kLen()], dv0 = new float[c.kLen()];
-        Attention.backward(q, k, v, out, lse, dOut, dq0, dk0, dv0,
-                c.batch(), c.tq(), c.tk(), c.nH(), c.nKv(), c.hd(), c.window());
+        Attention.backward(q, k, v, out, lse, dOut, dq0, dk0, dv0, c.dims());
         float[] dqPre = normal(rng, c.qLen(), 1), dkPre = normal(rng, c.kLen(), 1), dvPre = normal(rng, c.kLen(), 1);
         float[] dq = dqPre.clone(), dk = dkPre.clone(), dv = dvPre.clone();
-        Attention.backward(q, k, v, out, lse, dOut, dq, dk, dv,
-                c.batch(), c.tq(), c.tk(), c.nH(), c.nKv(), c.hd(), c.window());
+        Attention.backward(q, k, v, out, lse, dOut, dq, dk, dv, c.dims());
         assertThat(relError(dq, sum(dqPre, dq0))).isLessThan(1e-6);
         assertThat(relError(dk, sum(dkPre, dk0))).isLessThan(1e-6);
         assertThat(relError(dv, sum(dvPre, dv0))).isLessThan(1e-6);
         // the reference accumulates the same way
         float[] dqRef = dqPre.clone(), dkRef = dkPre.clone(), dvRef = dvPre.clone();
-        Attention.backwardNaive(q, k, v, out, lse, dOut, dqRef, dkRef, dvRef,
-                c.batch(), c.tq(), c.tk(), c.nH(), c.nKv(), c.hd(), c.window());
+        Attention.backwardNaive(q, k, v, out, lse, dOut, dqRef, dkRef, dvRef, c.dims());
         assertThat(relError(dq, dqRef)).isLessThan(1e-4);
         assertThat(relError(dk, dkRef)).isLessThan(1e-4);
         assertThat(relError(dv, dvRef)).isLessThan(1e-4);
@@ -163,16 +161,14 @@ class AttentionTest {
             float[] q = normal(rng, c.qLen(), 1), k = normal(rng, c.kLen(), 1), v = normal(rng, c.kLen(), 1);
             float[] dOut = normal(rng, c.qLen(), 1);
             float[] out = new float[c.qLen()], lse = new float[c.lseLen()];
-            Attention.forward(q, k, v, out, lse, c.batch(), c.tq(), c.tk(), c.nH(), c.nKv(), c.hd(), c.window());
+            Attention.forward(q, k, v, out, lse, c.dims());
             float[] dq = new float[c.qLen()], dk = new float[c.kLen()], dv = new float[c.kLen()];
-            Attention.backward(q, k, v, out, lse, dOut, dq, dk, dv,
-                    c.batch(), c.tq(), c.tk(), c.nH(), c.nKv(), c.hd(), c.window());
+            Attention.backward(q, k, v, out, lse, dOut, dq, dk, dv, c.dims());
             for (int mask = 0; mask < 8; mask++) {
                 float[] dqM = (mask & 1) != 0 ? new float[c.qLen()] : null;
                 float[] dkM = (mask & 2) != 0 ? new float[c.kLen()] : null;
                 float[] dvM = (mask & 4) != 0 ? new float[c.kLen()] : null;
-                Attention.backward(q, k, v, out, lse, dOut, dqM, dkM, dvM,
-                        c.batch(), c.tq(), c.tk(), c.nH(), c.nKv(), c.hd(), c.window());
+                Attention.backward(q, k, v, out, lse, dOut, dqM, dkM, dvM, c.dims());
                 if (dqM != null) assertThat(relError(dqM, dq)).as("dq mask " + mask + " " + c).isLessThan(1e-6);
                 if (dkM != null) assertThat(relError(dkM, dk)).as("dk mask " + mask + " " + c).isLessThan(1e-6);
                 if (dvM != null) assertThat(relError(dvM, dv)).as("dv mask " + mask + " " + c).isLessThan(1e-6);
@@ -192,7 +188,7 @@ class AttentionTest {
             double[] w = normalD(rng, c.qLen());
             // loss = sum(out * w), so dLoss/dOut = w
             double[] dq = new double[c.qLen()], dk = new double[c.kLen()], dv = new double[c.kLen()];
-            Attention.backwardNaive(q, k, v, w, dq, dk, dv, c.batch(), c.tq(), c.tk(), c.nH(), c.nKv(), c.hd(), c.window());
+            Attention.backwardNaive(q, k, v, w, dq, dk, dv, c.dims());
             assertThat(relError(finiteDifference(c, q, k, v, w, q), dq)).as("dq " + c).isLessThan(1e-6);
             assertThat(relError(finiteDifference(c, q, k, v, w, k), dk)).as("dk " + c).isLessThan(1e-6);
             assertThat(relError(finiteDifference(c, q, k, v, w, v), dv)).as("dv " + c).isLessThan(1e-6);
@@ -223,7 +219,7 @@ class AttentionTest {
 
     static double loss(Case c, double[] q, double[] k, double[] v, double[] w) {
         double[] out = new double[c.qLen()], lse = new double[c.lseLen()];
-        Attention.forwardNaive(q, k, v, out, lse, c.batch(), c.tq(), c.tk(), c.nH(), c.nKv(), c.hd(), c.window());
+        Attention.forwardNaive(q, k, v, out, lse, c.dims());
         double loss = 0;
         for (int i = 0; i < out.length; i++) loss += out[i] * w[i];
         return loss;
@@ -234,30 +230,46 @@ class AttentionTest {
         int b = 1, t = 4, nH = 4, nKv = 2, hd = 8;
         float[] q = new float[b * t * nH * hd], k = new float[b * t * nKv * hd], v = new float[b * t * nKv * hd];
         float[] out = new float[q.length], lse = new float[b * nH * t];
-        assertThatThrownBy(() -> Attention.forward(q, k, v, out, lse, b, t, t, nH, 3, hd, 0))
+        AttentionDims cross = new AttentionDims(b, t, t, nH, nKv, hd, AttentionMask.none());
+        assertThatThrownBy(() -> new AttentionDims(b, t, t, nH, 3, hd, AttentionMask.none()))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageStartingWith("attention.forward: nHeads 4 is not a multiple of nKvHeads 3");
-        assertThatThrownBy(() -> Attention.forward(q, k, v, out, lse, b, t, t + 1, nH, nKv, hd, 2))
+                .hasMessageStartingWith("attention: nHeads 4 is not a multiple of nKvHeads 3");
+        assertThatThrownBy(() -> new AttentionDims(b, t, t + 1, nH, nKv, hd, AttentionMask.causal(2)))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("attention.forward: a causal window needs tq == tk, got tq 4 and tk 5");
-        assertThatThrownBy(() -> Attention.forward(q, k, v, out, lse, b, t, t, nH, nKv, hd, -1))
-                .hasMessageStartingWith("attention.forward: window must be >= 0");
-        assertThatThrownBy(() -> Attention.forward(q, k, v, out, lse, -1, t, t, nH, nKv, hd, 0))
-                .hasMessageStartingWith("attention.forward: negative size");
-        assertThatThrownBy(() -> Attention.forward(q, k, v, out, new float[3], b, t, t, nH, nKv, hd, 0))
+                .hasMessageContaining("attention: a causal window needs tq == tk, got tq 4 and tk 5");
+        assertThatThrownBy(() -> AttentionMask.causal(0))
+                .hasMessageStartingWith("attention: a causal window must be >= 1, got 0");
+        assertThatThrownBy(() -> new AttentionDims(-1, t, t, nH, nKv, hd, AttentionMask.none()))
+                .hasMessageStartingWith("attention: negative size");
+        assertThatThrownBy(() -> Attention.forward(q, k, v, out, new float[3], cross))
                 .hasMessageStartingWith("attention.forward: lse has length 3, expected 16")
                 .hasMessageContaining("tq 4");
-        assertThatThrownBy(() -> Attention.forward(q, new float[5], v, out, lse, b, t, t, nH, nKv, hd, 0))
+        assertThatThrownBy(() -> Attention.forward(q, new float[5], v, out, lse, cross))
                 .hasMessageStartingWith("attention.forward: k has length 5, expected 64");
-        assertThatThrownBy(() -> Attention.backward(q, k, v, out, lse, new float[1], null, null, null,
-                b, t, t, nH, nKv, hd, 0))
+        assertThatThrownBy(() -> Attention.backward(q, k, v, out, lse, new float[1], null, null, null, cross))
                 .hasMessageStartingWith("attention.backward: dOut has length 1, expected 128");
-        assertThatThrownBy(() -> Attention.backward(q, k, v, out, lse, out, null, new float[2], null,
-                b, t, t, nH, nKv, hd, 0))
+        assertThatThrownBy(() -> Attention.backward(q, k, v, out, lse, out, null, new float[2], null, cross))
                 .hasMessageStartingWith("attention.backward: dk has length 2, expected 64");
-        assertThatThrownBy(() -> Attention.backward(q, k, v, out, lse, null, null, null, null,
-                b, t, t, nH, nKv, hd, 0))
+        assertThatThrownBy(() -> Attention.backward(q, k, v, out, lse, null, null, null, null, cross))
                 .hasMessageStartingWith("attention.backward: dOut is null");
+    }
+
+    @Test
+    void shapesAreCheckedOnceForEveryCaller() {
+        Shape q = Shape.of(2, 5, 4, 8), k = Shape.of(2, 3, 2, 8);
+        AttentionDims d = AttentionDims.of(q, k, k, AttentionMask.none());
+        assertThat(d).isEqualTo(new AttentionDims(2, 5, 3, 4, 2, 8, AttentionMask.none()));
+        assertThat(d.lseShape()).isEqualTo(Shape.of(2, 4, 5));
+        assertThat(d.kernelWindow()).isZero();
+        assertThat(AttentionDims.of(q, q, q, AttentionMask.causal(3)).kernelWindow()).isEqualTo(3);
+        assertThat(AttentionMask.causal(3)).isInstanceOfSatisfying(AttentionMask.Causal.class,
+                c -> assertThat(new int[] {c.firstKey(0), c.firstKey(2), c.firstKey(7)}).containsExactly(0, 0, 5));
+        assertThatThrownBy(() -> AttentionDims.of(q, k, k, AttentionMask.causal(3)))
+                .hasMessageContaining("a causal window needs as many keys as queries").hasMessageContaining("[2, 5, 4, 8]");
+        assertThatThrownBy(() -> AttentionDims.of(q, k, Shape.of(2, 3, 2, 7), AttentionMask.none()))
+                .hasMessageContaining("expected [B, Tq, nH, hd] and [B, Tk, nKv, hd]");
+        assertThatThrownBy(() -> AttentionDims.of(q, Shape.of(2, 3, 3, 8), Shape.of(2, 3, 3, 8), AttentionMask.none()))
+                .hasMessageContaining("nKv dividing nH");
     }
 
     /** Not a test of speed: prints the fast/naive ratio on one mid size for the record. */
@@ -274,13 +286,13 @@ class AttentionTest {
         long tFast = 0, tNaive = 0, tFastB = 0, tNaiveB = 0;
         for (int rep = 0; rep < 3; rep++) {
             long t0 = System.nanoTime();
-            Attention.forward(q, k, v, out, lse, c.batch(), c.tq(), c.tk(), c.nH(), c.nKv(), c.hd(), c.window());
+            Attention.forward(q, k, v, out, lse, c.dims());
             long t1 = System.nanoTime();
-            Attention.forwardNaive(q, k, v, outRef, lseRef, c.batch(), c.tq(), c.tk(), c.nH(), c.nKv(), c.hd(), c.window());
+            Attention.forwardNaive(q, k, v, outRef, lseRef, c.dims());
             long t2 = System.nanoTime();
-            Attention.backward(q, k, v, out, lse, dOut, dq, dk, dv, c.batch(), c.tq(), c.tk(), c.nH(), c.nKv(), c.hd(), c.window());
+            Attention.backward(q, k, v, out, lse, dOut, dq, dk, dv, c.dims());
             long t3 = System.nanoTime();
-            Attention.backwardNaive(q, k, v, out, lse, dOut, dqRef, dkRef, dvRef, c.batch(), c.tq(), c.tk(), c.nH(), c.nKv(), c.hd(), c.window());
+            Attention.backwardNaive(q, k, v, out, lse, dOut, dqRef, dkRef, dvRef, c.dims());
             long t4 = System.nanoTime();
             tFast = t1 - t0; tNaive = t2 - t1; tFastB = t3 - t2; tNaiveB = t4 - t3;
         }

@@ -9,6 +9,7 @@ import ai.djl.training.GradientCollector;
 import dev.ltm.autograd.Ops;
 import dev.ltm.autograd.Tape;
 import dev.ltm.autograd.Var;
+import dev.ltm.tensor.AttentionMask;
 import dev.ltm.tensor.Rng;
 import dev.ltm.tensor.Tensor;
 import java.util.function.BiFunction;
@@ -69,13 +70,13 @@ class TorchOpsParityTest {
         for (int window : new int[] {1, 3, 9}) {
             Rng rng = new Rng(15 + window);
             check("attention.self", rng,
-                    v -> Ops.attention(v[0], v[1], v[2], window),
+                    v -> Ops.attention(v[0], v[1], v[2], AttentionMask.causal(window)),
                     (m, a) -> TorchLtm.attention(m, a[0], a[1], a[2], true, window),
                     new int[] {2, 9, 4, 6}, new int[] {2, 9, 2, 6}, new int[] {2, 9, 2, 6});
         }
         // Full causal (window = T) with one K/V head shared by three query heads.
         check("attention.self", new Rng(19),
-                v -> Ops.attention(v[0], v[1], v[2], 11),
+                v -> Ops.attention(v[0], v[1], v[2], AttentionMask.causal(11)),
                 (m, a) -> TorchLtm.attention(m, a[0], a[1], a[2], true, 0),
                 new int[] {1, 11, 3, 4}, new int[] {1, 11, 1, 4}, new int[] {1, 11, 1, 4});
     }
@@ -83,11 +84,11 @@ class TorchOpsParityTest {
     @Test
     void unmaskedCrossAttentionMatchesTorch() {
         check("attention.cross", new Rng(20),
-                v -> Ops.attention(v[0], v[1], v[2], 0),
+                v -> Ops.attention(v[0], v[1], v[2], AttentionMask.none()),
                 (m, a) -> TorchLtm.attention(m, a[0], a[1], a[2], false, 0),
                 new int[] {2, 7, 4, 6}, new int[] {2, 5, 2, 6}, new int[] {2, 5, 2, 6});
         check("attention.cross", new Rng(21),
-                v -> Ops.attention(v[0], v[1], v[2], 0),
+                v -> Ops.attention(v[0], v[1], v[2], AttentionMask.none()),
                 (m, a) -> TorchLtm.attention(m, a[0], a[1], a[2], false, 0),
                 new int[] {3, 5, 3, 8}, new int[] {3, 1, 3, 8}, new int[] {3, 1, 3, 8});
     }

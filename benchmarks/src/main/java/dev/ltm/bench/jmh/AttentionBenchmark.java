@@ -1,6 +1,8 @@
 package dev.ltm.bench.jmh;
 
 import dev.ltm.tensor.Attention;
+import dev.ltm.tensor.AttentionDims;
+import dev.ltm.tensor.AttentionMask;
 import dev.ltm.tensor.Rng;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -37,17 +39,19 @@ public class AttentionBenchmark {
     String mode;
 
     float[] q, k, v, out, lse, dOut, dq, dk, dv;
-    int keys, window;
+    int keys;
+    AttentionDims dims;
 
     @Setup
     public void setup() {
         keys = mode.equals("cross") ? CROSS_KEYS : seqLen;
-        window = switch (mode) {
-            case "self-full" -> seqLen;
-            case "self-w64" -> WINDOW;
-            case "cross" -> 0;
+        AttentionMask mask = switch (mode) {
+            case "self-full" -> AttentionMask.causal(seqLen);
+            case "self-w64" -> AttentionMask.causal(WINDOW);
+            case "cross" -> AttentionMask.none();
             default -> throw new IllegalArgumentException("AttentionBenchmark: mode " + mode + " is not self-full, self-w64 or cross");
         };
+        dims = new AttentionDims(BATCH, seqLen, keys, HEADS, HEADS, HEAD_DIM, mask);
         Rng rng = new Rng(3);
         int qSize = BATCH * seqLen * HEADS * HEAD_DIM, kSize = BATCH * keys * HEADS * HEAD_DIM;
         q = new float[qSize];
@@ -68,14 +72,14 @@ public class AttentionBenchmark {
 
     @Benchmark
     public float[] forward() {
-        Attention.forward(q, k, v, out, lse, BATCH, seqLen, keys, HEADS, HEADS, HEAD_DIM, window);
+        Attention.forward(q, k, v, out, lse, dims);
         return out;
     }
 
     /** Adds into dq, dk, dv (they grow from call to call; the work is the same). */
     @Benchmark
     public float[] backward() {
-        Attention.backward(q, k, v, out, lse, dOut, dq, dk, dv, BATCH, seqLen, keys, HEADS, HEADS, HEAD_DIM, window);
+        Attention.backward(q, k, v, out, lse, dOut, dq, dk, dv, dims);
         return dq;
     }
 }

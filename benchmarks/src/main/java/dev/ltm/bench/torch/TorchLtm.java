@@ -185,7 +185,7 @@ public final class TorchLtm {
 
     /** Additive mask [T, T]: query i sees keys max(0, i-W+1) .. i. */
     private NDArray mask(int t) {
-        int window = Math.min(c.attentionWindow(), t);
+        int window = Math.min(c.selfAttentionMask().window(), t);
         return masks.computeIfAbsent(t, n -> {
             float[] mask = new float[n * n];
             for (int i = 0; i < n; i++) {
