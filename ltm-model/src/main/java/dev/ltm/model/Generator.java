@@ -93,15 +93,14 @@ public final class Generator {
     /** Per-layer caches of one sequence: self-attention keys/values by position, and z's keys/values. */
     private final class Cache {
         private final Tensor[] keys, values;
-        private final Var[] zKeys, zValues;
+        private final DecoderLayer.ThoughtKeys[] thoughts;
         private int length;
 
         Cache(Tensor z) {
             int layers = c.layers();
             keys = new Tensor[layers];
             values = new Tensor[layers];
-            zKeys = new Var[layers];
-            zValues = new Var[layers];
+            thoughts = new DecoderLayer.ThoughtKeys[layers];
             Shape kv = Shape.of(1, c.maxSeqLen(), c.kvHeads(), c.headDim());
             Var zv = null;
             if (c.latentCount() > 0) {
@@ -114,11 +113,7 @@ public final class Generator {
             for (int l = 0; l < layers; l++) {
                 keys[l] = model.backend().zeros(kv);
                 values[l] = model.backend().zeros(kv);
-                if (zv != null) {
-                    Var[] zkv = model.crossAttentionKv(p, l, model.group(zv, l)); // computed once per generation
-                    zKeys[l] = zkv[0];
-                    zValues[l] = zkv[1];
-                }
+                thoughts[l] = model.thoughtKeys(p, zv, l); // computed once per generation; null when N_z = 0
             }
         }
 
@@ -126,23 +121,24 @@ public final class Generator {
         float[] step(int token) {
             int pos = length++;
             int[] at = {pos};
-            int lo = c.selfAttentionMask().firstKey(pos); // spec 1: token i sees max(0, i-W+1)..i
             Var x = model.embed(p, new int[][] {{token}});
-            for (int l = 0; l < c.layers(); l++) {
-                String n = "layers." + l + ".";
-                Var[] qkv = model.selfAttentionQkv(p, l, model.norm(p, n + "attn_norm.g", x), at);
-                int row = c.kvHeads() * c.headDim();
-                keys[l].write((long) pos * row, qkv[1].value());       // stays on the model's device
-                values[l].write((long) pos * row, qkv[2].value());
-                Var k = Var.constant(keys[l].slice(1, lo, pos + 1)), v = Var.constant(values[l].slice(1, lo, pos + 1));
-                x = Ops.add(x, model.attentionOutput(p, n + "attn.wo", Ops.attention(qkv[0], k, v, AttentionMask.none())));
-                if (c.latentCount() > 0) {
-                    Var q = model.crossAttentionQuery(p, l, model.norm(p, n + "cross_norm.g", x), at);
-                    x = Ops.add(x, model.attentionOutput(p, n + "cross.wo", Ops.attention(q, zKeys[l], zValues[l], AttentionMask.none())));
-                }
-                x = model.feedForwardBlock(p, l, x);
-            }
+            for (int l = 0; l < c.layers(); l++) x = model.layer(l).forward(p, x, at, cached(l, pos), thoughts[l]);
             return model.head(p, x).value().read();
+        }
+
+        /**
+         * Layer l's self-attention at position pos: adds this token's k and v to the cache and attends to the
+         * cached keys the causal window shows (spec 1: token i sees max(0, i-W+1)..i), so no further mask.
+         */
+        private DecoderLayer.SelfKeys cached(int l, int pos) {
+            int lo = c.selfAttentionMask().firstKey(pos);
+            int row = c.kvHeads() * c.headDim();
+            return (q, k, v) -> {
+                keys[l].write((long) pos * row, k.value());       // stays on the model's device
+                values[l].write((long) pos * row, v.value());
+                Var kw = Var.constant(keys[l].slice(1, lo, pos + 1)), vw = Var.constant(values[l].slice(1, lo, pos + 1));
+                return Ops.attention(q, kw, vw, AttentionMask.none());
+            };
         }
     }
 }

@@ -1,25 +1,23 @@
 package dev.ltm.model;
 
-import static dev.ltm.autograd.Ops.add;
-import static dev.ltm.autograd.Ops.attention;
 import static dev.ltm.autograd.Ops.embedding;
 import static dev.ltm.autograd.Ops.linear;
-import static dev.ltm.autograd.Ops.mul;
 import static dev.ltm.autograd.Ops.reshape;
 import static dev.ltm.autograd.Ops.rmsNorm;
-import static dev.ltm.autograd.Ops.rope;
-import static dev.ltm.autograd.Ops.silu;
 import static dev.ltm.autograd.Ops.slice;
 
 import dev.ltm.autograd.NoGrad;
 import dev.ltm.autograd.Var;
-import dev.ltm.tensor.AttentionMask;
 import dev.ltm.tensor.Backend;
 import dev.ltm.tensor.Rng;
 import dev.ltm.tensor.Shape;
 import dev.ltm.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The Latent Thought Model of spec section 1: a pre-norm decoder whose layer l also
@@ -30,6 +28,7 @@ import java.util.Map;
 public final class LatentThoughtModel {
     private final LtmConfig config;
     private final LinkedHashMap<String, Tensor> parameters;
+    private final List<DecoderLayer> layers;
 
     // ---- parameters (spec section 1: no biases, tied embedding, init) -----------------------
 
@@ -42,28 +41,30 @@ public final class LatentThoughtModel {
     public static LinkedHashMap<String, Shape> parameterShapes(LtmConfig c) {
         int h = c.width(), kv = c.kvHeads() * c.headDim(), f = c.ffnHidden();
         LinkedHashMap<String, Shape> s = new LinkedHashMap<>();
-        s.put("tok_emb", Shape.of(c.vocabSize(), h));
+        s.put(WeightNames.TOKEN_EMBEDDING, Shape.of(c.vocabSize(), h));
         for (int l = 0; l < c.layers(); l++) {
-            String n = "layers." + l + ".";
-            s.put(n + "attn_norm.g", Shape.of(h));
-            s.put(n + "attn.wq", Shape.of(h, h));
-            s.put(n + "attn.wk", Shape.of(kv, h));
-            s.put(n + "attn.wv", Shape.of(kv, h));
-            s.put(n + "attn.wo", Shape.of(h, h));
+            WeightNames.Layer n = WeightNames.layer(l);
+            s.put(n.attnNorm(), Shape.of(h));
+            putProjections(s, n.attn(), h, kv);
             if (c.latentCount() > 0) {
-                s.put(n + "cross_norm.g", Shape.of(h));
-                s.put(n + "cross.wq", Shape.of(h, h));
-                s.put(n + "cross.wk", Shape.of(kv, h));
-                s.put(n + "cross.wv", Shape.of(kv, h));
-                s.put(n + "cross.wo", Shape.of(h, h));
+                s.put(n.crossNorm(), Shape.of(h));
+                putProjections(s, n.cross(), h, kv);
             }
-            s.put(n + "ffn_norm.g", Shape.of(h));
-            s.put(n + "ffn.w1", Shape.of(f, h));
-            s.put(n + "ffn.w2", Shape.of(h, f));
-            s.put(n + "ffn.w3", Shape.of(f, h));
+            s.put(n.ffnNorm(), Shape.of(h));
+            s.put(n.w1(), Shape.of(f, h));
+            s.put(n.w2(), Shape.of(h, f));
+            s.put(n.w3(), Shape.of(f, h));
         }
-        s.put("norm_f.g", Shape.of(h));
+        s.put(WeightNames.FINAL_NORM, Shape.of(h));
         return s;
+    }
+
+    /** wq [H, H], wk and wv [nKv*hd, H], wo [H, H]. */
+    private static void putProjections(LinkedHashMap<String, Shape> s, WeightNames.Projections w, int h, int kv) {
+        s.put(w.wq(), Shape.of(h, h));
+        s.put(w.wk(), Shape.of(kv, h));
+        s.put(w.wv(), Shape.of(kv, h));
+        s.put(w.wo(), Shape.of(h, h));
     }
 
     /**
@@ -73,10 +74,13 @@ public final class LatentThoughtModel {
     public LatentThoughtModel(LtmConfig config, Rng rng) {
         this.config = config;
         this.parameters = new LinkedHashMap<>();
+        this.layers = layers(config);
         float std = config.initStd(), residualStd = (float) (std / Math.sqrt(2.0 * config.layers()));
+        Set<String> residual = new HashSet<>();
+        for (int l = 0; l < config.layers(); l++) residual.addAll(WeightNames.layer(l).residualOutputs());
         parameterShapes(config).forEach((name, shape) -> {
             if (name.endsWith(".g")) parameters.put(name, Tensor.full(1f, shape.dims()));
-            else parameters.put(name, Tensor.randn(rng, 0, scaledAtInit(name) ? residualStd : std, shape.dims()));
+            else parameters.put(name, Tensor.randn(rng, 0, residual.contains(name) ? residualStd : std, shape.dims()));
         });
     }
 
@@ -84,6 +88,7 @@ public final class LatentThoughtModel {
     public LatentThoughtModel(LtmConfig config, Map<String, Tensor> weights) {
         this.config = config;
         this.parameters = new LinkedHashMap<>();
+        this.layers = layers(config);
         LinkedHashMap<String, Shape> shapes = parameterShapes(config);
         for (var e : shapes.entrySet()) {
             Tensor t = weights.get(e.getKey());
@@ -99,13 +104,17 @@ public final class LatentThoughtModel {
         }
     }
 
-    private static boolean scaledAtInit(String name) { return name.endsWith(".wo") || name.endsWith(".ffn.w3"); }
+    private static List<DecoderLayer> layers(LtmConfig c) {
+        List<DecoderLayer> layers = new ArrayList<>();
+        for (int l = 0; l < c.layers(); l++) layers.add(new DecoderLayer(c, l));
+        return List.copyOf(layers);
+    }
 
     /** The configuration. */
     public LtmConfig config() { return config; }
 
     /** The backend that holds the weights (and runs the forward pass). */
-    public Backend backend() { return parameters.get("tok_emb").backend(); }
+    public Backend backend() { return parameters.get(WeightNames.TOKEN_EMBEDDING).backend(); }
 
     /** This model with its weights on {@code target}: itself when they are already there, else a copy. */
     public LatentThoughtModel to(Backend target) {
@@ -130,7 +139,8 @@ public final class LatentThoughtModel {
     /** Logits [B, T, V] for {@code tokens} [B][T] given thoughts {@code z} [B, L, m, H] (null when N_z = 0). */
     public Var logits(Params p, int[][] tokens, Var z) {
         int[] pos = positions(tokens);
-        Var x = selfAttentionBlock(p, 0, embed(p, tokens), pos);
+        DecoderLayer first = layers.get(0);
+        Var x = first.selfAttentionBlock(p, embed(p, tokens), pos, first.causal());
         return logitsAfterFirstSelfAttention(p, x, z, pos);
     }
 
@@ -143,7 +153,8 @@ public final class LatentThoughtModel {
     /** Runs the z-independent prefix without recording gradients (for frozen weights). */
     public Prefix prefix(Params p, int[][] tokens) {
         try (NoGrad _ = NoGrad.enter()) {
-            Var h = selfAttentionBlock(p, 0, embed(p, tokens), positions(tokens));
+            DecoderLayer first = layers.get(0);
+            Var h = first.selfAttentionBlock(p, embed(p, tokens), positions(tokens), first.causal());
             return new Prefix(tokens, Var.constant(h.value()));
         }
     }
@@ -157,11 +168,19 @@ public final class LatentThoughtModel {
     private Var logitsAfterFirstSelfAttention(Params p, Var x, Var z, int[] pos) {
         checkThoughts(z, x.shape().dim(0));
         for (int l = 0; l < config.layers(); l++) {
-            if (l > 0) x = selfAttentionBlock(p, l, x, pos);                                   // h = x + SelfAttn(RMSNorm(x))
-            if (config.latentCount() > 0) x = crossAttentionBlock(p, l, x, group(z, l), pos);  // h = h + CrossAttn(RMSNorm(h), z_l)
-            x = feedForwardBlock(p, l, x);                                                     // out = h + SwiGLU(RMSNorm(h))
+            DecoderLayer layer = layers.get(l);
+            if (l > 0) x = layer.selfAttentionBlock(p, x, pos, layer.causal());    // h = x + SelfAttn(RMSNorm(x))
+            x = layer.afterSelfAttention(p, x, pos, thoughtKeys(p, z, l));         // + CrossAttn(RMSNorm(h), z_l), SwiGLU
         }
         return head(p, x);
+    }
+
+    /** Layer l's decoder layer (the KV-cache generator runs the same layers). */
+    DecoderLayer layer(int l) { return layers.get(l); }
+
+    /** Cross-attention keys and values of layer l from z [B, L, m, H]; null when N_z = 0. */
+    DecoderLayer.ThoughtKeys thoughtKeys(Params p, Var z, int l) {
+        return config.latentCount() == 0 ? null : layers.get(l).thoughtKeys(p, group(z, l));
     }
 
     /** Token embeddings [B, T, H]. */
@@ -175,88 +194,20 @@ public final class LatentThoughtModel {
                 ids[i * t + j] = id;
             }
         }
-        return reshape(embedding(p.get("tok_emb"), ids), b, t, config.width());
-    }
-
-    /** h = x + SelfAttn(RMSNorm(x)): causal, sliding window W, RoPE on q and k, grouped K/V heads. */
-    public Var selfAttentionBlock(Params p, int layer, Var x, int[] positions) {
-        Var a = norm(p, layerName(layer) + "attn_norm.g", x);
-        Var[] qkv = selfAttentionQkv(p, layer, a, positions);
-        Var o = attention(qkv[0], qkv[1], qkv[2], config.selfAttentionMask()); // spec 1: token i sees max(0, i-W+1)..i
-        return add(x, attentionOutput(p, layerName(layer) + "attn.wo", o));
-    }
-
-    /** h = h + CrossAttn(RMSNorm(h), z_l): queries from tokens, keys/values from z_l [B, m, H], no mask. */
-    public Var crossAttentionBlock(Params p, int layer, Var h, Var zl, int[] positions) {
-        Var a = norm(p, layerName(layer) + "cross_norm.g", h);
-        Var q = crossAttentionQuery(p, layer, a, positions);
-        Var[] kv = crossAttentionKv(p, layer, zl);
-        Var o = attention(q, kv[0], kv[1], AttentionMask.none()); // spec 1: no mask, every token sees every vector of z_l
-        return add(h, attentionOutput(p, layerName(layer) + "cross.wo", o));
-    }
-
-    /** out = h + SwiGLU(RMSNorm(h)). */
-    public Var feedForwardBlock(Params p, int layer, Var h) {
-        return add(h, swiGlu(p, layer, norm(p, layerName(layer) + "ffn_norm.g", h)));
+        return reshape(embedding(p.get(WeightNames.TOKEN_EMBEDDING), ids), b, t, config.width());
     }
 
     /** Final RMSNorm, then the head tied to the embedding: logits = RMSNorm(h) tok_emb^T, [B, T, V]. */
     public Var head(Params p, Var h) {
-        return linear(norm(p, "norm_f.g", h), p.get("tok_emb"));
+        return linear(rmsNorm(h, p.get(WeightNames.FINAL_NORM), config.normEps()), p.get(WeightNames.TOKEN_EMBEDDING));
     }
-
-    // ---- one block's pieces (a KV cache for generation reuses these) -------------------------
-
-    /** Self-attention q [B, T, nH, hd], k and v [B, T, nKv, hd] of normed input a [B, T, H]; RoPE on q, k at positions. */
-    public Var[] selfAttentionQkv(Params p, int layer, Var a, int[] positions) {
-        String n = layerName(layer) + "attn.";
-        float theta = config.ropeTheta();
-        Var q = rope(splitHeads(linear(a, p.get(n + "wq")), config.heads()), positions, theta);
-        Var k = rope(splitHeads(linear(a, p.get(n + "wk")), config.kvHeads()), positions, theta);
-        Var v = splitHeads(linear(a, p.get(n + "wv")), config.kvHeads());
-        return new Var[] {q, k, v};
-    }
-
-    /** Cross-attention queries [B, T, nH, hd] of normed input a [B, T, H], RoPE at the token positions. */
-    public Var crossAttentionQuery(Params p, int layer, Var a, int[] positions) {
-        return rope(splitHeads(linear(a, p.get(layerName(layer) + "cross.wq")), config.heads()), positions, config.ropeTheta());
-    }
-
-    /** Cross-attention k and v [B, m, nKv, hd] straight from z_l [B, m, H]; RoPE on k at the thought positions. */
-    public Var[] crossAttentionKv(Params p, int layer, Var zl) {
-        String n = layerName(layer) + "cross.";
-        Var k = rope(splitHeads(linear(zl, p.get(n + "wk")), config.kvHeads()), config.thoughtPositions(), config.ropeTheta());
-        Var v = splitHeads(linear(zl, p.get(n + "wv")), config.kvHeads());
-        return new Var[] {k, v};
-    }
-
-    /** Merges heads o [B, T, nH, hd] to [B, T, H] and applies the output weight {@code wo} [H, H]. */
-    public Var attentionOutput(Params p, String wo, Var o) {
-        return linear(reshape(o, o.shape().dim(0), o.shape().dim(1), config.width()), p.get(wo));
-    }
-
-    /** SwiGLU: w2(silu(w1 a) * w3 a), a [B, T, H]. */
-    public Var swiGlu(Params p, int layer, Var a) {
-        String n = layerName(layer) + "ffn.";
-        return linear(mul(silu(linear(a, p.get(n + "w1"))), linear(a, p.get(n + "w3"))), p.get(n + "w2"));
-    }
-
-    /** RMSNorm of x [..., H] with the gain named {@code gain}. */
-    public Var norm(Params p, String gain, Var x) { return rmsNorm(x, p.get(gain), config.normEps()); }
 
     /** z_l [B, m, H]: the group of layer l from z [B, L, m, H]. */
-    public Var group(Var z, int layer) {
+    private Var group(Var z, int layer) {
         return reshape(slice(z, 1, layer, layer + 1), z.shape().dim(0), config.latentsPerLayer(), config.width());
     }
 
     // ---- helpers ----------------------------------------------------------------------------
-
-    private static String layerName(int layer) { return "layers." + layer + "."; }
-
-    /** [B, T, n*hd] viewed as [B, T, n, hd]. */
-    private Var splitHeads(Var x, int n) {
-        return reshape(x, x.shape().dim(0), x.shape().dim(1), n, config.headDim());
-    }
 
     /** Token positions 0..T-1 after checking that tokens is a non-empty [B][T] with T <= maxSeqLen. */
     private int[] positions(int[][] tokens) {
