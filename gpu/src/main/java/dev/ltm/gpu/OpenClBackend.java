@@ -7,15 +7,9 @@ import dev.ltm.tensor.BinaryOp;
 import dev.ltm.tensor.Shape;
 import dev.ltm.tensor.Tensor;
 import dev.ltm.tensor.UnaryOp;
-import java.lang.ref.PhantomReference;
-import java.lang.ref.ReferenceQueue;
-import java.util.ArrayDeque;
-import java.util.Arrays;
 import java.util.HashMap;
-import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * The engine on an OpenCL device: tensors keep a device copy ({@link Tensor#attachDevice}) and ops
@@ -23,7 +17,9 @@ import java.util.Set;
  * is uploaded only when its device copy is missing or stale; results stay on the device until host
  * code reads them ({@link Tensor#data()} downloads). The int-array parameters of {@link Backend}
  * (ids, targets, positions) are the only other transfers, cached on the device by content, and
- * {@link #full} fills on the device. Device buffers are recycled when their tensors are garbage collected. Ops are synchronized: one queue serves all threads in order.
+ * {@link #full} fills on the device. Device memory (buffers, their recycling when tensors are garbage
+ * collected, the transfer counters) is {@link DeviceMemory}'s; this class dispatches the ops, each
+ * through {@link #op}, serialised: one queue serves all threads in order.
  */
 public final class OpenClBackend implements Backend, AutoCloseable {
     /**
@@ -39,47 +35,13 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         public long total() { return uploads + downloads; }
     }
 
-    /** The device copy of one tensor's storage (shared by its views); its buffer is recycled with it. */
-    static final class DeviceArray {
-        final ClBuffer buf;
-
-        DeviceArray(ClBuffer buf) { this.buf = buf; }
-    }
-
-    /** Tracks a DeviceArray so that its buffer returns to the pool once the tensors using it are gone. */
-    private static final class Tracked extends PhantomReference<DeviceArray> {
-        final ClBuffer buf;
-
-        Tracked(DeviceArray a, ReferenceQueue<DeviceArray> q) {
-            super(a, q);
-            this.buf = a.buf;
-        }
-    }
-
-    /** A cached int array (ids, targets, positions), compared by content. */
-    private record IntKey(int[] values) {
-        @Override public boolean equals(Object o) { return o instanceof IntKey k && Arrays.equals(values, k.values); }
-        @Override public int hashCode() { return Arrays.hashCode(values); }
-    }
-
-    private static final int INT_CACHE = 64;
-    private static final long POOL_LIMIT_BYTES = 256L << 20;
-
     private final ClContext ctx;
     private final ClGemm gemm;
     private final ClKernels kernels;
     private final ClAttention attention;
     private final String name;
-    private final ReferenceQueue<DeviceArray> released = new ReferenceQueue<>();
-    private final Set<Tracked> tracked = new HashSet<>();
-    private final Map<Long, ArrayDeque<ClBuffer>> pool = new HashMap<>();
+    private final DeviceMemory memory;
     private final Map<String, ClBuffer> ropeFrequencies = new HashMap<>();
-    private final LinkedHashMap<IntKey, ClBuffer> intBuffers = new LinkedHashMap<>(16, 0.75f, true);
-    private final long gcBudgetBytes;
-    private long gcThresholdBytes;
-    private long liveBytes;
-    private long pooledBytes;
-    private long uploads, downloads, uploadBytes, downloadBytes;
 
     /** A backend on {@code ctx} (which it owns and closes), named {@code opencl:<index>}. */
     public OpenClBackend(ClContext ctx, int index) {
@@ -88,8 +50,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         this.kernels = new ClKernels(ctx);
         this.attention = new ClAttention(ctx);
         this.name = "opencl:" + index;
-        this.gcBudgetBytes = Math.max(64L << 20, ctx.device().globalMemBytes() / 4);
-        this.gcThresholdBytes = gcBudgetBytes;
+        this.memory = new DeviceMemory(ctx, this);
     }
 
     /** Opens device {@code index} of {@link OpenClRuntime#available()}; throws with the reason when there is none. */
@@ -108,7 +69,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     public ClDevice device() { return ctx.device(); }
 
     /** Host/device copies made so far (tensor data, int arrays and constants alike). */
-    public synchronized Transfers transfers() { return new Transfers(uploads, downloads, uploadBytes, downloadBytes); }
+    public synchronized Transfers transfers() { return memory.transfers(); }
 
     /** Blocks until every enqueued kernel has finished (for timing). */
     public synchronized void finish() { ctx.finish(); }
@@ -116,207 +77,106 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     // ---- storage: creation, upload on demand, download ----------------------------------------
 
     @Override
-    public synchronized Tensor zeros(Shape shape) {
-        reclaim();
-        Tensor t = out(shape);
-        buf(t).fill(0f);
-        return t;
+    public Tensor zeros(Shape shape) {
+        return op(() -> {
+            Tensor t = out(shape);
+            buf(t).fill(0f);
+            return t;
+        });
     }
 
     @Override
     public Tensor fromArray(float[] values, Shape shape) { return Tensor.onBackend(this, values.clone(), shape); }
 
     @Override
-    public synchronized Tensor full(Shape shape, float value) {
-        reclaim();
-        Tensor t = out(shape);
-        buf(t).fill(value);
-        return t;
+    public Tensor full(Shape shape, float value) {
+        return op(() -> {
+            Tensor t = out(shape);
+            buf(t).fill(value);
+            return t;
+        });
     }
 
     @Override
-    public synchronized void readDevice(Object device, float[] host) {
-        ((DeviceArray) device).buf.download(host);
-        downloads++;
-        downloadBytes += 4L * host.length;
-    }
+    public synchronized void readDevice(Object device, float[] host) { memory.download(device, host); }
 
     @Override
-    public synchronized Tensor copy(Tensor a) {
-        reclaim();
-        Tensor out = out(a.shape());
-        buf(out).copyFrom(in("copy", a), 0, 0, a.size());
-        return out;
-    }
-
-    /** The current device buffer of {@code t}, uploading the host copy when the device copy is missing or stale. */
-    private ClBuffer in(String op, Tensor t) {
-        if (t.backend() != this) {
-            throw new IllegalArgumentException(name + " " + op + ": tensor " + t.shape() + " is on backend " + t.backend().name());
-        }
-        if (t.deviceCurrent()) return ((DeviceArray) t.deviceStorage()).buf;
-        float[] host = t.read();
-        DeviceArray d = t.deviceStorage() instanceof DeviceArray old ? old : newArray(host.length);
-        d.buf.upload(host);
-        uploads++;
-        uploadBytes += 4L * host.length;
-        t.attachDevice(d, false);
-        return d.buf;
-    }
-
-    /** The device buffer of {@code t} for a kernel that updates it in place: current now, host stale after. */
-    private ClBuffer inOut(String op, Tensor t) {
-        ClBuffer b = in(op, t);
-        t.attachDevice(t.deviceStorage(), true);
-        return b;
-    }
-
-    /** A device buffer for a kernel that overwrites all of {@code t}: nothing is uploaded; host stale after. */
-    private ClBuffer overwrite(String op, Tensor t) {
-        if (t.backend() != this) {
-            throw new IllegalArgumentException(name + " " + op + ": tensor " + t.shape() + " is on backend " + t.backend().name());
-        }
-        DeviceArray d = t.deviceStorage() instanceof DeviceArray old ? old : newArray(t.size());
-        t.attachDevice(d, true);
-        return d.buf;
-    }
-
-    /** A new device-born tensor (contents undefined until a kernel writes it). */
-    private Tensor out(Shape shape) { return Tensor.onDevice(this, shape, newArray(shape.size())); }
-
-    private static ClBuffer buf(Tensor deviceBorn) { return ((DeviceArray) deviceBorn.deviceStorage()).buf; }
-
-    /** A buffer of n floats from the pool or the device; collects garbage first when the live bytes run high. */
-    private DeviceArray newArray(long n) {
-        long bytes = 4 * Math.max(1, n);
-        ClBuffer b = take(n);
-        if (b == null) {
-            if (liveBytes + bytes > gcThresholdBytes) {
-                collectGarbage();
-                b = take(n);
-            }
-            if (b == null) b = ctx.buffer(n);
-        }
-        liveBytes += bytes;
-        DeviceArray d = new DeviceArray(b);
-        tracked.add(new Tracked(d, released));
-        return d;
-    }
-
-    private ClBuffer take(long n) {
-        ArrayDeque<ClBuffer> q = pool.get(n);
-        if (q == null || q.isEmpty()) return null;
-        pooledBytes -= 4 * Math.max(1, n);
-        return q.pop();
+    public Tensor copy(Tensor a) {
+        return op(() -> {
+            Tensor out = out(a.shape());
+            buf(out).copyFrom(in("copy", a), 0, 0, a.size());
+            return out;
+        });
     }
 
     /**
-     * Returns the buffers of collected tensors to the pool (or frees them when the pool is full). Every op
-     * calls it first, and only then: an argument whose buffer was fetched may become unreachable within the
-     * op, and its buffer must not come back as one of the same op's outputs.
+     * The one entry point of every op: ops are serialised (one queue serves all threads in order), and
+     * device memory reclaims the buffers of collected tensors before the op fetches any ({@link DeviceMemory#op}).
      */
-    private void reclaim() {
-        for (var r = released.poll(); r != null; r = released.poll()) {
-            Tracked t = (Tracked) r;
-            tracked.remove(t);
-            long bytes = 4 * Math.max(1, t.buf.length());
-            liveBytes -= bytes;
-            if (pooledBytes + bytes <= POOL_LIMIT_BYTES) {
-                pool.computeIfAbsent(t.buf.length(), k -> new ArrayDeque<>()).push(t.buf);
-                pooledBytes += bytes;
-            } else {
-                t.buf.close();
-            }
-        }
+    private synchronized <T> T op(Supplier<T> body) { return memory.op(body); }
+
+    /** {@link #op} for an op that returns nothing. */
+    private void run(Runnable body) {
+        op(() -> {
+            body.run();
+            return null;
+        });
     }
 
-    /** Frees the pool, runs the garbage collector and reclaims what it released; raises the threshold if little was. */
-    private void collectGarbage() {
-        for (ArrayDeque<ClBuffer> q : pool.values()) for (ClBuffer b : q) b.close();
-        pool.clear();
-        pooledBytes = 0;
-        System.gc();
-        try {
-            for (var r = released.remove(100); r != null; r = released.remove(20)) {
-                Tracked t = (Tracked) r;
-                tracked.remove(t);
-                liveBytes -= 4 * Math.max(1, t.buf.length());
-                t.buf.close();
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        gcThresholdBytes = Math.max(gcBudgetBytes, 2 * liveBytes);
-    }
+    private ClBuffer in(String op, Tensor t) { return memory.in(op, t); }
 
-    /** ids, targets or positions on the device, cached by content. */
-    private ClBuffer ints(int[] values) {
-        ClBuffer b = intBuffers.get(new IntKey(values));
-        if (b != null) return b;
-        b = ctx.buffer(values.length);
-        b.upload(values);
-        uploads++;
-        uploadBytes += 4L * values.length;
-        intBuffers.put(new IntKey(values.clone()), b);
-        if (intBuffers.size() > INT_CACHE) {
-            var eldest = intBuffers.entrySet().iterator();
-            eldest.next().getValue().close(); // freed after the kernels already enqueued that read it
-            eldest.remove();
-        }
-        return b;
-    }
+    private ClBuffer inOut(String op, Tensor t) { return memory.inOut(op, t); }
 
-    /** A host array uploaded into a scratch buffer (closed by the caller). */
-    private ClBuffer scratch(float[] values) {
-        ClBuffer b = ctx.buffer(values.length);
-        b.upload(values);
-        uploads++;
-        uploadBytes += 4L * values.length;
-        return b;
-    }
+    private ClBuffer overwrite(String op, Tensor t) { return memory.overwrite(op, t); }
+
+    private Tensor out(Shape shape) { return memory.out(shape); }
+
+    private static ClBuffer buf(Tensor deviceBorn) { return DeviceMemory.buf(deviceBorn); }
 
     // ---- matmul: a [..., M, K] x b [..., K, N] -> [..., M, N] ---------------------------------
 
     @Override
-    public synchronized Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
-        reclaim();
-        Shape as = a.shape(), bs = b.shape(), os = Shape.matmulResult(as, bs, transA, transB);
-        int m = os.dim(-2), n = os.dim(-1), k = transA ? as.dim(-2) : as.dim(-1);
-        int batch = as.sizeOf(0, as.rank() - 2);
-        Tensor out = out(os);
-        ClBuffer x = in("matmul", a), y = in("matmul", b), c = buf(out);
-        if (out.size() == 0) return out;
-        if (k == 0) {
-            c.fill(0f);
+    public Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
+        return op(() -> {
+            Shape as = a.shape(), bs = b.shape(), os = Shape.matmulResult(as, bs, transA, transB);
+            int m = os.dim(-2), n = os.dim(-1), k = transA ? as.dim(-2) : as.dim(-1);
+            int batch = as.sizeOf(0, as.rank() - 2);
+            Tensor out = out(os);
+            ClBuffer x = in("matmul", a), y = in("matmul", b), c = buf(out);
+            if (out.size() == 0) return out;
+            if (k == 0) {
+                c.fill(0f);
+                return out;
+            }
+            boolean sharedB = bs.rank() == 2;
+            if (sharedB && !transA) {
+                // The batch folds into M: one GEMM over all rows (the common linear-layer case).
+                gemm.sgemm(false, transB, batch * m, n, k, x, 0, y, 0, c, 0, false);
+            } else {
+                gemm.sgemmBatched(batch, transA, transB, m, n, k, x, 0, m * k, y, 0, sharedB ? 0 : k * n, c, 0, m * n, false);
+            }
             return out;
-        }
-        boolean sharedB = bs.rank() == 2;
-        if (sharedB && !transA) {
-            // The batch folds into M: one GEMM over all rows (the common linear-layer case).
-            gemm.sgemm(false, transB, batch * m, n, k, x, 0, y, 0, c, 0, false);
-        } else {
-            gemm.sgemmBatched(batch, transA, transB, m, n, k, x, 0, m * k, y, 0, sharedB ? 0 : k * n, c, 0, m * n, false);
-        }
-        return out;
+        });
     }
 
     // ---- elementwise ----------------------------------------------------------------------------
 
     @Override
-    public synchronized Tensor binary(BinaryOp op, Tensor a, Tensor b, Shape outShape) {
-        reclaim();
-        Tensor out = out(outShape);
-        ClBuffer x = in(op.name(), a), y = in(op.name(), b);
-        int n = outShape.size();
-        if (n == 0) return out;
-        ClKernels.BinaryOp clOp = ClKernels.BinaryOp.valueOf(op.name());
-        if (a.shape().equals(outShape) && b.shape().equals(outShape)) {
-            kernels.binary(clOp, x, y, buf(out), n);
-        } else {
-            kernels.binaryStrided(clOp, outShape.dims(), x, 0, broadcastStrides(a.shape(), outShape),
-                    y, 0, broadcastStrides(b.shape(), outShape), buf(out));
-        }
-        return out;
+    public Tensor binary(BinaryOp op, Tensor a, Tensor b, Shape outShape) {
+        return op(() -> {
+            Tensor out = out(outShape);
+            ClBuffer x = in(op.name(), a), y = in(op.name(), b);
+            int n = outShape.size();
+            if (n == 0) return out;
+            ClKernels.BinaryOp clOp = ClKernels.BinaryOp.valueOf(op.name());
+            if (a.shape().equals(outShape) && b.shape().equals(outShape)) {
+                kernels.binary(clOp, x, y, buf(out), n);
+            } else {
+                kernels.binaryStrided(clOp, outShape.dims(), x, 0, broadcastStrides(a.shape(), outShape),
+                        y, 0, broadcastStrides(b.shape(), outShape), buf(out));
+            }
+            return out;
+        });
     }
 
     /** Strides of {@code s} seen through broadcasting to {@code out} (0 on broadcast axes). */
@@ -328,33 +188,37 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     }
 
     @Override
-    public synchronized Tensor unary(UnaryOp op, Tensor a) {
-        reclaim();
-        Tensor out = out(a.shape());
-        kernels.unary(ClKernels.UnaryOp.valueOf(op.name()), in(op.name(), a), buf(out), a.size());
-        return out;
+    public Tensor unary(UnaryOp op, Tensor a) {
+        return op(() -> {
+            Tensor out = out(a.shape());
+            kernels.unary(ClKernels.UnaryOp.valueOf(op.name()), in(op.name(), a), buf(out), a.size());
+            return out;
+        });
     }
 
     @Override
-    public synchronized Tensor affine(Tensor a, float mul, float add) {
-        reclaim();
-        Tensor out = out(a.shape());
-        kernels.affine(in("affine", a), mul, add, buf(out), a.size());
-        return out;
+    public Tensor affine(Tensor a, float mul, float add) {
+        return op(() -> {
+            Tensor out = out(a.shape());
+            kernels.affine(in("affine", a), mul, add, buf(out), a.size());
+            return out;
+        });
     }
 
     // ---- reductions -----------------------------------------------------------------------------
 
     @Override
-    public synchronized Tensor sum(Tensor a, int axis) {
-        reclaim();
-        return reduce(a, axis, false);
+    public Tensor sum(Tensor a, int axis) {
+        return op(() -> {
+            return reduce(a, axis, false);
+        });
     }
 
     @Override
-    public synchronized Tensor max(Tensor a, int axis) {
-        reclaim();
-        return reduce(a, axis, true);
+    public Tensor max(Tensor a, int axis) {
+        return op(() -> {
+            return reduce(a, axis, true);
+        });
     }
 
     private Tensor reduce(Tensor a, int axis, boolean max) {
@@ -373,47 +237,51 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     }
 
     @Override
-    public synchronized Tensor sumAll(Tensor a) {
-        reclaim();
-        Tensor out = out(Shape.of());
-        ClBuffer x = in("sumAll", a);
-        if (a.size() == 0) buf(out).fill(0f);
-        else kernels.sum(x, a.size(), buf(out));
-        return out;
+    public Tensor sumAll(Tensor a) {
+        return op(() -> {
+            Tensor out = out(Shape.of());
+            ClBuffer x = in("sumAll", a);
+            if (a.size() == 0) buf(out).fill(0f);
+            else kernels.sum(x, a.size(), buf(out));
+            return out;
+        });
     }
 
     @Override
-    public synchronized Tensor sumTo(Tensor a, Shape target) {
-        reclaim();
-        if (a.shape().equals(target)) return copy(a);
-        if (a.size() == 0) return zeros(target);
-        // Sum each broadcast axis away (keeping it as size 1), then view the result as target.
-        Shape s = a.shape();
-        int r = s.rank(), off = r - target.rank();
-        Tensor cur = a;
-        for (int i = 0; i < r; i++) {
-            int td = i < off ? 1 : target.dim(i - off);
-            if (td == 1 && s.dim(i) != 1) {
-                int[] kept = cur.shape().dims();
-                kept[i] = 1;
-                cur = reduce(cur, i, false).reshape(kept);
+    public Tensor sumTo(Tensor a, Shape target) {
+        return op(() -> {
+            if (a.shape().equals(target)) return copy(a);
+            if (a.size() == 0) return zeros(target);
+            // Sum each broadcast axis away (keeping it as size 1), then view the result as target.
+            Shape s = a.shape();
+            int r = s.rank(), off = r - target.rank();
+            Tensor cur = a;
+            for (int i = 0; i < r; i++) {
+                int td = i < off ? 1 : target.dim(i - off);
+                if (td == 1 && s.dim(i) != 1) {
+                    int[] kept = cur.shape().dims();
+                    kept[i] = 1;
+                    cur = reduce(cur, i, false).reshape(kept);
+                }
             }
-        }
-        return (cur == a ? copy(a) : cur).reshape(target.dims());
+            return (cur == a ? copy(a) : cur).reshape(target.dims());
+        });
     }
 
     // ---- softmax: rows of the last axis ---------------------------------------------------------
 
     @Override
-    public synchronized Tensor softmax(Tensor a) {
-        reclaim();
-        return rowSoftmax(a, false);
+    public Tensor softmax(Tensor a) {
+        return op(() -> {
+            return rowSoftmax(a, false);
+        });
     }
 
     @Override
-    public synchronized Tensor logSoftmax(Tensor a) {
-        reclaim();
-        return rowSoftmax(a, true);
+    public Tensor logSoftmax(Tensor a) {
+        return op(() -> {
+            return rowSoftmax(a, true);
+        });
     }
 
     private Tensor rowSoftmax(Tensor a, boolean log) {
@@ -427,104 +295,112 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     // ---- layout ---------------------------------------------------------------------------------
 
     @Override
-    public synchronized Tensor permute(Tensor a, int[] perm) {
-        reclaim();
-        Shape os = a.shape().permute(perm);
-        int[] od = os.dims(), ps = a.shape().permutedStrides(perm);
-        Tensor out = out(os);
-        ClBuffer x = in("permute", a);
-        if (out.size() > 0) kernels.copyStrided(od, x, 0, ps, buf(out), 0, ClKernels.contiguousStrides(od));
-        return out;
+    public Tensor permute(Tensor a, int[] perm) {
+        return op(() -> {
+            Shape os = a.shape().permute(perm);
+            int[] od = os.dims(), ps = a.shape().permutedStrides(perm);
+            Tensor out = out(os);
+            ClBuffer x = in("permute", a);
+            if (out.size() > 0) kernels.copyStrided(od, x, 0, ps, buf(out), 0, ClKernels.contiguousStrides(od));
+            return out;
+        });
     }
 
     @Override
-    public synchronized void write(Tensor dst, long offset, Tensor src) {
-        reclaim();
-        ClBuffer from = in("write", src), to = inOut("write", dst);
-        // A view of dst itself covers all of its storage, so the only valid offset is 0 and the write
-        // changes nothing (OpenCL refuses overlapping copies within one buffer).
-        if (from != to) to.copyFrom(from, 0, offset, src.size());
+    public void write(Tensor dst, long offset, Tensor src) {
+        run(() -> {
+            ClBuffer from = in("write", src), to = inOut("write", dst);
+            // A view of dst itself covers all of its storage, so the only valid offset is 0 and the write
+            // changes nothing (OpenCL refuses overlapping copies within one buffer).
+            if (from != to) to.copyFrom(from, 0, offset, src.size());
+        });
     }
 
     @Override
-    public synchronized Tensor slice(Tensor a, int axis, int start, int end) {
-        reclaim();
-        Shape s = a.shape();
-        int ax = s.axis(axis);
-        Shape os = s.withDim(ax, end - start);
-        Tensor out = out(os);
-        ClBuffer x = in("slice", a);
-        if (out.size() == 0) return out;
-        int[] st = s.strides(), od = os.dims();
-        kernels.copyStrided(od, x, start * st[ax], st, buf(out), 0, ClKernels.contiguousStrides(od));
-        return out;
+    public Tensor slice(Tensor a, int axis, int start, int end) {
+        return op(() -> {
+            Shape s = a.shape();
+            int ax = s.axis(axis);
+            Shape os = s.withDim(ax, end - start);
+            Tensor out = out(os);
+            ClBuffer x = in("slice", a);
+            if (out.size() == 0) return out;
+            int[] st = s.strides(), od = os.dims();
+            kernels.copyStrided(od, x, start * st[ax], st, buf(out), 0, ClKernels.contiguousStrides(od));
+            return out;
+        });
     }
 
     @Override
-    public synchronized Tensor concat(int axis, Tensor... parts) {
-        reclaim();
-        Shape s0 = parts[0].shape();
-        int ax = s0.axis(axis);
-        int total = 0;
-        for (Tensor t : parts) total += t.dim(ax);
-        Shape os = s0.withDim(ax, total);
-        Tensor out = out(os);
-        int[] ost = os.strides();
-        int at = 0;
-        for (Tensor t : parts) {
-            ClBuffer x = in("concat", t);
-            if (t.size() > 0) {
-                int[] d = t.shape().dims();
-                kernels.copyStrided(d, x, 0, ClKernels.contiguousStrides(d), buf(out), at * ost[ax], ost);
+    public Tensor concat(int axis, Tensor... parts) {
+        return op(() -> {
+            Shape s0 = parts[0].shape();
+            int ax = s0.axis(axis);
+            int total = 0;
+            for (Tensor t : parts) total += t.dim(ax);
+            Shape os = s0.withDim(ax, total);
+            Tensor out = out(os);
+            int[] ost = os.strides();
+            int at = 0;
+            for (Tensor t : parts) {
+                ClBuffer x = in("concat", t);
+                if (t.size() > 0) {
+                    int[] d = t.shape().dims();
+                    kernels.copyStrided(d, x, 0, ClKernels.contiguousStrides(d), buf(out), at * ost[ax], ost);
+                }
+                at += t.dim(ax);
             }
-            at += t.dim(ax);
-        }
-        return out;
+            return out;
+        });
     }
 
     // ---- RMSNorm over the last axis: x [R, H], g [H], rstd [R] ----------------------------------
 
     @Override
-    public synchronized Tensor rmsNorm(Tensor x, Tensor g, float eps, Tensor rstd) {
-        reclaim();
-        int h = x.dim(-1), rows = x.size() / h;
-        Tensor out = out(x.shape());
-        ClBuffer xs = in("rmsNorm", x), gs = in("rmsNorm", g), rs = overwrite("rmsNorm", rstd);
-        if (rows > 0) kernels.rmsNormForward(xs, gs, buf(out), rs, rows, h, eps);
-        return out;
+    public Tensor rmsNorm(Tensor x, Tensor g, float eps, Tensor rstd) {
+        return op(() -> {
+            int h = x.dim(-1), rows = x.size() / h;
+            Tensor out = out(x.shape());
+            ClBuffer xs = in("rmsNorm", x), gs = in("rmsNorm", g), rs = overwrite("rmsNorm", rstd);
+            if (rows > 0) kernels.rmsNormForward(xs, gs, buf(out), rs, rows, h, eps);
+            return out;
+        });
     }
 
     @Override
-    public synchronized Tensor rmsNormBackward(Tensor x, Tensor g, Tensor rstd, Tensor dy, Tensor dg) {
-        reclaim();
-        int h = x.dim(-1), rows = x.size() / h;
-        Tensor dx = out(x.shape());
-        ClBuffer xs = in("rmsNormBackward", x), gs = in("rmsNormBackward", g), rs = in("rmsNormBackward", rstd);
-        ClBuffer d = in("rmsNormBackward", dy), dgs = dg == null ? null : inOut("rmsNormBackward", dg);
-        kernels.rmsNormBackwardSaved(xs, gs, rs, d, buf(dx), dgs, rows, h);
-        return dx;
+    public Tensor rmsNormBackward(Tensor x, Tensor g, Tensor rstd, Tensor dy, Tensor dg) {
+        return op(() -> {
+            int h = x.dim(-1), rows = x.size() / h;
+            Tensor dx = out(x.shape());
+            ClBuffer xs = in("rmsNormBackward", x), gs = in("rmsNormBackward", g), rs = in("rmsNormBackward", rstd);
+            ClBuffer d = in("rmsNormBackward", dy), dgs = dg == null ? null : inOut("rmsNormBackward", dg);
+            kernels.rmsNormBackwardSaved(xs, gs, rs, d, buf(dx), dgs, rows, h);
+            return dx;
+        });
     }
 
     // ---- embedding ------------------------------------------------------------------------------
 
     @Override
-    public synchronized Tensor embedding(Tensor table, int[] ids) {
-        reclaim();
-        int v = table.dim(0), h = table.dim(1);
-        checkIds("embedding", ids, v);
-        Tensor out = out(Shape.of(ids.length, h));
-        ClBuffer t = in("embedding", table);
-        if (out.size() > 0) kernels.embeddingForward(t, ints(ids), buf(out), ids.length, h);
-        return out;
+    public Tensor embedding(Tensor table, int[] ids) {
+        return op(() -> {
+            int v = table.dim(0), h = table.dim(1);
+            checkIds("embedding", ids, v);
+            Tensor out = out(Shape.of(ids.length, h));
+            ClBuffer t = in("embedding", table);
+            if (out.size() > 0) kernels.embeddingForward(t, memory.ints(ids), buf(out), ids.length, h);
+            return out;
+        });
     }
 
     @Override
-    public synchronized void embeddingBackward(Tensor dTable, int[] ids, Tensor dy) {
-        reclaim();
-        int h = dTable.dim(1);
-        checkIds("embeddingBackward", ids, dTable.dim(0));
-        ClBuffer d = in("embeddingBackward", dy), t = inOut("embeddingBackward", dTable);
-        if (ids.length > 0 && h > 0) kernels.embeddingBackward(d, ints(ids), t, ids.length, h);
+    public void embeddingBackward(Tensor dTable, int[] ids, Tensor dy) {
+        run(() -> {
+            int h = dTable.dim(1);
+            checkIds("embeddingBackward", ids, dTable.dim(0));
+            ClBuffer d = in("embeddingBackward", dy), t = inOut("embeddingBackward", dTable);
+            if (ids.length > 0 && h > 0) kernels.embeddingBackward(d, memory.ints(ids), t, ids.length, h);
+        });
     }
 
     private static void checkIds(String op, int[] ids, int v) {
@@ -538,99 +414,106 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     // ---- RoPE: x [B, T, nH, hd] -----------------------------------------------------------------
 
     @Override
-    public synchronized Tensor rope(Tensor x, int[] positions, float theta, boolean inverse) {
-        reclaim();
-        int b = x.dim(0), t = x.dim(1), nh = x.dim(2), hd = x.dim(3);
-        Tensor out = out(x.shape());
-        ClBuffer xs = in("rope", x);
-        if (out.size() == 0) return out;
-        ClBuffer freq = ropeFrequencies.get(hd + "|" + theta);
-        if (freq == null) {
-            freq = scratch(ClKernels.ropeInverseFrequencies(hd, theta));
-            ropeFrequencies.put(hd + "|" + theta, freq);
-        }
-        kernels.rope(inverse ? "rope_backward" : "rope_forward", inverse ? -1f : 1f, xs, ints(positions), freq, buf(out),
-                b, t, nh, hd);
-        return out;
+    public Tensor rope(Tensor x, int[] positions, float theta, boolean inverse) {
+        return op(() -> {
+            int b = x.dim(0), t = x.dim(1), nh = x.dim(2), hd = x.dim(3);
+            Tensor out = out(x.shape());
+            ClBuffer xs = in("rope", x);
+            if (out.size() == 0) return out;
+            ClBuffer freq = ropeFrequencies.get(hd + "|" + theta);
+            if (freq == null) {
+                freq = memory.scratch(ClKernels.ropeInverseFrequencies(hd, theta));
+                ropeFrequencies.put(hd + "|" + theta, freq);
+            }
+            kernels.rope(inverse ? "rope_backward" : "rope_forward", inverse ? -1f : 1f, xs, memory.ints(positions), freq, buf(out),
+                    b, t, nh, hd);
+            return out;
+        });
     }
 
     // ---- attention ------------------------------------------------------------------------------
 
     @Override
-    public synchronized Tensor attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, Tensor lse) {
-        reclaim();
-        AttentionDims d = AttentionDims.of(q.shape(), k.shape(), v.shape(), mask);
-        Tensor out = out(q.shape());
-        ClBuffer qs = in("attention", q), ks = in("attention", k), vs = in("attention", v);
-        ClBuffer ls = overwrite("attention", lse);
-        if (out.size() > 0) attention.forward(d, qs, ks, vs, buf(out), ls);
-        return out;
+    public Tensor attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, Tensor lse) {
+        return op(() -> {
+            AttentionDims d = AttentionDims.of(q.shape(), k.shape(), v.shape(), mask);
+            Tensor out = out(q.shape());
+            ClBuffer qs = in("attention", q), ks = in("attention", k), vs = in("attention", v);
+            ClBuffer ls = overwrite("attention", lse);
+            if (out.size() > 0) attention.forward(d, qs, ks, vs, buf(out), ls);
+            return out;
+        });
     }
 
     @Override
-    public synchronized void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dOut,
+    public void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dOut,
                                                Tensor dq, Tensor dk, Tensor dv, AttentionMask mask) {
-        reclaim();
-        AttentionDims dims = AttentionDims.of(q.shape(), k.shape(), v.shape(), mask);
-        String op = "attentionBackward";
-        ClBuffer qs = in(op, q), ks = in(op, k), vs = in(op, v), os = in(op, out), ls = in(op, lse), d = in(op, dOut);
-        if (q.size() == 0) return;
-        // The kernels write all three gradients: a gradient nobody wants goes to a scratch buffer.
-        ClBuffer gq = dq == null ? ctx.buffer(q.size()) : inOut(op, dq);
-        ClBuffer gk = dk == null ? ctx.buffer(k.size()) : inOut(op, dk);
-        ClBuffer gv = dv == null ? ctx.buffer(v.size()) : inOut(op, dv);
-        try {
-            attention.backward(dims, qs, ks, vs, os, ls, d, gq, gk, gv);
-        } finally {
-            if (dq == null) gq.close();
-            if (dk == null) gk.close();
-            if (dv == null) gv.close();
-        }
+        run(() -> {
+            AttentionDims dims = AttentionDims.of(q.shape(), k.shape(), v.shape(), mask);
+            String op = "attentionBackward";
+            ClBuffer qs = in(op, q), ks = in(op, k), vs = in(op, v), os = in(op, out), ls = in(op, lse), d = in(op, dOut);
+            if (q.size() == 0) return;
+            // The kernels write all three gradients: a gradient nobody wants goes to a scratch buffer.
+            ClBuffer gq = dq == null ? ctx.buffer(q.size()) : inOut(op, dq);
+            ClBuffer gk = dk == null ? ctx.buffer(k.size()) : inOut(op, dk);
+            ClBuffer gv = dv == null ? ctx.buffer(v.size()) : inOut(op, dv);
+            try {
+                attention.backward(dims, qs, ks, vs, os, ls, d, gq, gk, gv);
+            } finally {
+                if (dq == null) gq.close();
+                if (dk == null) gk.close();
+                if (dv == null) gv.close();
+            }
+        });
     }
 
     // ---- cross-entropy: logits [R, V] -----------------------------------------------------------
 
     @Override
-    public synchronized Tensor crossEntropy(Tensor logits, int[] targets) {
-        reclaim();
-        int v = logits.dim(-1), rows = targets.length;
-        Tensor loss = out(Shape.of(rows));
-        ClBuffer x = in("crossEntropy", logits);
-        if (rows == 0) return loss;
-        kernels.crossEntropy(x, ints(targets), buf(loss), null, null, null, rows, v, 1f);
-        return loss;
+    public Tensor crossEntropy(Tensor logits, int[] targets) {
+        return op(() -> {
+            int v = logits.dim(-1), rows = targets.length;
+            Tensor loss = out(Shape.of(rows));
+            ClBuffer x = in("crossEntropy", logits);
+            if (rows == 0) return loss;
+            kernels.crossEntropy(x, memory.ints(targets), buf(loss), null, null, null, rows, v, 1f);
+            return loss;
+        });
     }
 
     @Override
-    public synchronized Tensor crossEntropyBackward(Tensor logits, int[] targets, Tensor rowScale, Tensor upstream) {
-        reclaim();
-        int v = logits.dim(-1), rows = targets.length;
-        Tensor d = out(logits.shape());
-        ClBuffer x = in("crossEntropyBackward", logits);
-        ClBuffer w = in("crossEntropyBackward", rowScale), g = in("crossEntropyBackward", upstream);
-        if (rows == 0) return d;
-        try (ClBuffer loss = ctx.buffer(rows)) {
-            kernels.crossEntropy(x, ints(targets), loss, buf(d), w, g, rows, v, 1f);
-        }
-        return d;
+    public Tensor crossEntropyBackward(Tensor logits, int[] targets, Tensor rowScale, Tensor upstream) {
+        return op(() -> {
+            int v = logits.dim(-1), rows = targets.length;
+            Tensor d = out(logits.shape());
+            ClBuffer x = in("crossEntropyBackward", logits);
+            ClBuffer w = in("crossEntropyBackward", rowScale), g = in("crossEntropyBackward", upstream);
+            if (rows == 0) return d;
+            try (ClBuffer loss = ctx.buffer(rows)) {
+                kernels.crossEntropy(x, memory.ints(targets), loss, buf(d), w, g, rows, v, 1f);
+            }
+            return d;
+        });
     }
 
     // ---- in-place updates -----------------------------------------------------------------------
 
     @Override
-    public synchronized void addInPlace(Tensor a, Tensor b, float s) {
-        reclaim();
-        ClBuffer y = in("addInPlace", b), x = inOut("addInPlace", a);
-        kernels.axpy(s, y, x, a.size());
+    public void addInPlace(Tensor a, Tensor b, float s) {
+        run(() -> {
+            ClBuffer y = in("addInPlace", b), x = inOut("addInPlace", a);
+            kernels.axpy(s, y, x, a.size());
+        });
     }
 
     @Override
-    public synchronized void adamw(Tensor p, Tensor g, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps,
+    public void adamw(Tensor p, Tensor g, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps,
                                    float weightDecay, int step) {
-        reclaim();
-        ClBuffer gs = in("adamw", g);
-        kernels.adamw(inOut("adamw", p), gs, inOut("adamw", m), inOut("adamw", v), p.size(), lr, beta1, beta2, eps,
-                weightDecay, step);
+        run(() -> {
+            ClBuffer gs = in("adamw", g);
+            kernels.adamw(inOut("adamw", p), gs, inOut("adamw", m), inOut("adamw", v), p.size(), lr, beta1, beta2, eps,
+                    weightDecay, step);
+        });
     }
 
     /** Releases the context and every buffer (tensors of this backend are unusable afterwards). */
