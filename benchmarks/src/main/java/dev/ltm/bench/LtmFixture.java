@@ -20,7 +20,8 @@ public record LtmFixture(LtmConfig config, LatentThoughtModel model, TokenBatch 
 
     /** Builds the model (spec init) and B sequences of N+1 uniform random tokens, all from {@code seed}. */
     public static LtmFixture of(Size s, long seed) {
-        LtmConfig config = LtmConfig.of(s.vocab(), s.width(), s.layers(), s.heads(), s.heads(), s.latents(), s.seqLen(), 0);
+        LtmConfig config = LtmConfig.builder().vocabSize(s.vocab()).width(s.width()).layers(s.layers()).heads(s.heads())
+                .latentCount(s.latents()).maxSeqLen(s.seqLen()).build();
         Rng rng = new Rng(seed);
         LatentThoughtModel model = new LatentThoughtModel(config, rng);
         int[][] seqs = new int[s.batch()][s.seqLen() + 1];

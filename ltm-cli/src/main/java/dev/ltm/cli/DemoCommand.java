@@ -100,7 +100,8 @@ final class DemoCommand implements Callable<Integer> {
 
     /** Trains one model for {@code steps} slow steps on the shared batch order, with a progress line. */
     private LatentThoughtModel train(String label, Checkpoint.DataSpec spec, Tokenizer tok, Dataset data, int nz, Backend backend) {
-        LtmConfig config = LtmConfig.of(tok.vocabSize(), width, layers, 4, 4, nz, seqLen, window);
+        LtmConfig config = LtmConfig.builder().vocabSize(tok.vocabSize()).width(width).layers(layers).heads(4).latentCount(nz)
+                .maxSeqLen(seqLen).window(window).build();
         DualRateTrainer.Settings settings = DualRateTrainer.Settings.defaults(steps / 10, steps, seed)
                 .withPeakLr(lr).withFast(FastFitter.Settings.defaults().withSteps(tFast).withLr(fastLr));
         LatentThoughtModel model = new LatentThoughtModel(config, new Rng(seed)).to(backend);

@@ -117,7 +117,8 @@ final class TrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException(out + " already holds a checkpoint: pass --resume to continue it, --overwrite to replace it, or another --out");
         }
         Tokenizer tok = Tokenizers.byName(tokenizer);
-        LtmConfig config = LtmConfig.of(tok.vocabSize(), width, layers, heads, kvHeads == 0 ? heads : kvHeads, latents, seqLen, window);
+        LtmConfig config = LtmConfig.builder().vocabSize(tok.vocabSize()).width(width).layers(layers).heads(heads)
+                .kvHeads(kvHeads == 0 ? heads : kvHeads).latentCount(latents).maxSeqLen(seqLen).window(window).build();
         if (steps < 1) throw new IllegalArgumentException("--steps " + steps + " must be >= 1");
         if (batch < 1) throw new IllegalArgumentException("--batch " + batch + " must be >= 1");
         DualRateTrainer.Settings settings = DualRateTrainer.Settings.defaults(warmup < 0 ? steps / 10 : warmup, steps, seed)

@@ -35,12 +35,6 @@ public record LtmConfig(int vocabSize, int width, int layers, int heads, int kvH
         if (!(initStd > 0) || !Float.isFinite(initStd)) fail("initStd " + initStd + " must be positive and finite");
     }
 
-    /** A config with the spec's defaults: derived SwiGLU width, eps 1e-5, RoPE theta 10000, init std 0.02. */
-    public static LtmConfig of(int vocabSize, int width, int layers, int heads, int kvHeads, int latentCount,
-                               int maxSeqLen, int window) {
-        return new LtmConfig(vocabSize, width, layers, heads, kvHeads, latentCount, maxSeqLen, window, 0, 1e-5f, 10000f, 0.02f);
-    }
-
     /**
      * A builder with the spec's defaults: kvHeads = heads, N_z = 0, full causal attention (window 0),
      * derived SwiGLU width, eps 1e-5, RoPE theta 10000, init std 0.02. vocabSize, width, layers, heads
@@ -93,11 +87,6 @@ public record LtmConfig(int vocabSize, int width, int layers, int heads, int kvH
             return new LtmConfig(vocabSize, width, layers, heads, kvHeads == 0 ? heads : kvHeads, latentCount,
                     maxSeqLen, window, ffnHidden, normEps, ropeTheta, initStd);
         }
-    }
-
-    /** This config with another init std (tests use a larger one so that z visibly matters). */
-    public LtmConfig withInitStd(float std) {
-        return new LtmConfig(vocabSize, width, layers, heads, kvHeads, latentCount, maxSeqLen, window, ffnHidden, normEps, ropeTheta, std);
     }
 
     /** SwiGLU width: multipleOf * ceil(floor(8H/3) / multipleOf) (spec section 1). */

@@ -10,7 +10,8 @@ import org.junit.jupiter.api.Test;
 class GeneratorTest {
     /** A random model with a large init so that logits are far from ties and z visibly matters. */
     private static LatentThoughtModel model(int latents, int window, int kvHeads) {
-        LtmConfig c = LtmConfig.of(37, 24, 2, 4, kvHeads, latents, 20, window).withInitStd(0.3f);
+        LtmConfig c = LtmConfig.builder().vocabSize(37).width(24).layers(2).heads(4).kvHeads(kvHeads).latentCount(latents).maxSeqLen(20)
+                .window(window).initStd(0.3f).build();
         return new LatentThoughtModel(c, new Rng(11));
     }
 

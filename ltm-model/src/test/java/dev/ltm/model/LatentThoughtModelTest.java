@@ -37,7 +37,7 @@ class LatentThoughtModelTest {
 
     @Test
     void initialisesPerSpec() {
-        LtmConfig c = LtmConfig.of(97, 64, 2, 4, 4, 4, 16, 0);
+        LtmConfig c = LtmConfig.builder().vocabSize(97).width(64).layers(2).heads(4).latentCount(4).maxSeqLen(16).build();
         LatentThoughtModel m = new LatentThoughtModel(c, new Rng(2));
         LinkedHashMap<String, Tensor> p = m.parameters();
         assertThat(std(p.get("tok_emb"))).isCloseTo(0.02, within(0.001));
@@ -71,7 +71,7 @@ class LatentThoughtModelTest {
 
     @Test
     void plainGptWithoutThoughtsHasNoCrossAttention() {
-        LtmConfig c = LtmConfig.of(50, 16, 2, 4, 1, 0, 17, 0);
+        LtmConfig c = LtmConfig.builder().vocabSize(50).width(16).layers(2).heads(4).kvHeads(1).maxSeqLen(17).build();
         Rng rng = new Rng(4);
         LatentThoughtModel m = new LatentThoughtModel(c, rng);
         assertThat(m.parameters().keySet()).noneMatch(n -> n.contains("cross"));
@@ -174,7 +174,8 @@ class LatentThoughtModelTest {
     @Test
     void weightGradientsMatchFiniteDifferences() {
         // A wider init so that every path (including cross-attention) carries a visible gradient.
-        LtmConfig c = LtmConfig.of(23, 8, 2, 2, 1, 4, 9, 4).withInitStd(0.3f);
+        LtmConfig c = LtmConfig.builder().vocabSize(23).width(8).layers(2).heads(2).kvHeads(1).latentCount(4).maxSeqLen(9).window(4)
+                .initStd(0.3f).build();
         Rng rng = new Rng(10);
         LatentThoughtModel m = new LatentThoughtModel(c, rng);
         TokenBatch batch = TinyModels.batch(rng, 2, 6, 23);

@@ -15,7 +15,7 @@ class PosteriorTest {
 
     @Test
     void startsWhereTheSpecSays() {
-        LtmConfig c = LtmConfig.of(50, 32, 2, 4, 2, 8, 16, 0);
+        LtmConfig c = LtmConfig.builder().vocabSize(50).width(32).layers(2).heads(4).kvHeads(2).latentCount(8).maxSeqLen(16).build();
         Posterior q = Posterior.init(c, 3, new Rng(1));
         assertThat(q.mu().shape()).isEqualTo(Shape.of(3, 2, 4, 32));
         assertThat(meanStd(q.mu().value())).satisfies(ms -> {
@@ -69,7 +69,8 @@ class PosteriorTest {
 
     @Test
     void boundGradientsWithRespectToMuAndLogvarMatchFiniteDifferences() {
-        LtmConfig c = LtmConfig.of(31, 16, 2, 2, 1, 4, 11, 0).withInitStd(0.3f);
+        LtmConfig c = LtmConfig.builder().vocabSize(31).width(16).layers(2).heads(2).kvHeads(1).latentCount(4).maxSeqLen(11).initStd(0.3f)
+                .build();
         Rng rng = new Rng(4);
         LatentThoughtModel m = new LatentThoughtModel(c, rng);
         Params frozen = Params.frozen(m);

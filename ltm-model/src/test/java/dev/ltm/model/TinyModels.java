@@ -7,7 +7,8 @@ final class TinyModels {
     private TinyModels() {}
 
     /** V=50, H=16, L=2, 4 heads over 2 K/V heads, N_z=6 (m=3), maxSeqLen 17, window 5. */
-    static LtmConfig config() { return LtmConfig.of(50, 16, 2, 4, 2, 6, 17, 5); }
+    static LtmConfig config() { return LtmConfig.builder().vocabSize(50).width(16).layers(2).heads(4).kvHeads(2).latentCount(6)
+            .maxSeqLen(17).window(5).build(); }
 
     /** Random tokens [b][t] in [0, vocab). */
     static int[][] tokens(Rng rng, int b, int t, int vocab) {

@@ -124,7 +124,7 @@ class CheckpointTest {
 
     @Test
     void theConfigMustMatchTheModel() {
-        LtmConfig other = LtmConfig.of(258, 16, 3, 4, 2, 0, 23, 11);
+        LtmConfig other = LtmConfig.builder().vocabSize(258).width(16).layers(3).heads(4).kvHeads(2).maxSeqLen(23).window(11).build();
         assertThatThrownBy(() -> new Checkpoint(new Checkpoint.Config(1, other, "byte", null), Tiny.model(1), null, null))
                 .isInstanceOf(IllegalArgumentException.class);
     }

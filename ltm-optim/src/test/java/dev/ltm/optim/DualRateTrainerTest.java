@@ -15,7 +15,8 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class DualRateTrainerTest {
-    static final LtmConfig CONFIG = LtmConfig.of(50, 16, 2, 4, 2, 4, 13, 6);
+    static final LtmConfig CONFIG = LtmConfig.builder().vocabSize(50).width(16).layers(2).heads(4).kvHeads(2).latentCount(4).maxSeqLen(13)
+            .window(6).build();
 
     /** A tiny data set: the same two sequences over and over. */
     static TokenBatch repeated(long seed) {
@@ -48,7 +49,8 @@ class DualRateTrainerTest {
 
     @Test
     void theBaselineWithoutThoughtsTrainsWithTheSameCode() {
-        LatentThoughtModel m = new LatentThoughtModel(LtmConfig.of(50, 16, 2, 4, 2, 0, 13, 0), new Rng(2));
+        LatentThoughtModel m = new LatentThoughtModel(LtmConfig.builder().vocabSize(50).width(16).layers(2).heads(4).kvHeads(2)
+                .maxSeqLen(13).build(), new Rng(2));
         DualRateTrainer trainer = new DualRateTrainer(m, settings(20));
         TokenBatch data = repeated(8);
         DualRateTrainer.Step first = trainer.step(data), last = first;

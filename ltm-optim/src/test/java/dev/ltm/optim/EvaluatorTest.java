@@ -16,7 +16,7 @@ class EvaluatorTest {
 
     @Test
     void theBoundTightensWithThinkingTimeAndTheAuthorsAverageIsNeverSmaller() {
-        LatentThoughtModel m = new LatentThoughtModel(Tiny.CONFIG.withInitStd(0.3f), new Rng(1));
+        LatentThoughtModel m = new LatentThoughtModel(Tiny.CONFIG.toBuilder().initStd(0.3f).build(), new Rng(1));
         List<Evaluator.Result> rs = new Evaluator(m, FastFitter.Settings.defaults(), 3).sweep(batches(), new int[] {0, 8});
         Evaluator.Result r0 = rs.get(0), r8 = rs.get(1);
         assertThat(r0.tFast()).isZero();
@@ -33,7 +33,8 @@ class EvaluatorTest {
 
     @Test
     void withoutThoughtsTheBoundIsThePlainPerplexity() {
-        LatentThoughtModel m = new LatentThoughtModel(LtmConfig.of(258, 16, 2, 4, 4, 0, 23, 0), new Rng(2));
+        LatentThoughtModel m = new LatentThoughtModel(LtmConfig.builder().vocabSize(258).width(16).layers(2).heads(4).maxSeqLen(23)
+                .build(), new Rng(2));
         Evaluator.Result r = new Evaluator(m, FastFitter.Settings.defaults(), 3).evaluate(batches(), 16);
         assertThat(r.klPerSequence()).isZero();
         assertThat(r.nelboPerToken()).isEqualTo(r.nllPerToken());

@@ -16,7 +16,8 @@ import dev.ltm.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
 class FastFitterTest {
-    static final LtmConfig CONFIG = LtmConfig.of(50, 16, 2, 4, 2, 6, 17, 5);
+    static final LtmConfig CONFIG = LtmConfig.builder().vocabSize(50).width(16).layers(2).heads(4).kvHeads(2).latentCount(6).maxSeqLen(17)
+            .window(5).build();
 
     static TokenBatch batch(Rng rng, int b, int t, int vocab) {
         int[][] seqs = new int[b][t + 1];
@@ -29,7 +30,7 @@ class FastFitterTest {
         double[] steps = {0, 2, 8, 16}, mean = new double[steps.length];
         for (int seed = 0; seed < 3; seed++) {
             Rng rng = new Rng(100 + seed);
-            LatentThoughtModel m = new LatentThoughtModel(CONFIG.withInitStd(0.1f), rng);
+            LatentThoughtModel m = new LatentThoughtModel(CONFIG.toBuilder().initStd(0.1f).build(), rng);
             TokenBatch batch = batch(rng, 2, 11, 50);
             for (int i = 0; i < steps.length; i++) {
                 FastFitter f = new FastFitter(m, FastFitter.Settings.defaults().withSteps((int) steps[i]));
@@ -108,7 +109,7 @@ class FastFitterTest {
 
     @Test
     void withoutThoughtsTheBoundIsThePlainNll() {
-        LtmConfig gpt = LtmConfig.of(50, 16, 2, 4, 2, 0, 17, 0);
+        LtmConfig gpt = LtmConfig.builder().vocabSize(50).width(16).layers(2).heads(4).kvHeads(2).maxSeqLen(17).build();
         Rng rng = new Rng(6);
         LatentThoughtModel m = new LatentThoughtModel(gpt, rng);
         TokenBatch batch = batch(rng, 2, 7, 50);

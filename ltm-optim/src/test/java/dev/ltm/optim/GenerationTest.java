@@ -10,7 +10,7 @@ import dev.ltm.tensor.Rng;
 import org.junit.jupiter.api.Test;
 
 class GenerationTest {
-    final LatentThoughtModel model = new LatentThoughtModel(Tiny.CONFIG.withInitStd(0.3f), new Rng(5));
+    final LatentThoughtModel model = new LatentThoughtModel(Tiny.CONFIG.toBuilder().initStd(0.3f).build(), new Rng(5));
     final Generation gen = new Generation(model, new ByteTokenizer(), FastFitter.Settings.defaults());
     final Generation.Options greedy = Generation.Options.defaults().withSampling(Sampling.greedy()).withMaxTokens(8);
 

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 class ProberTest {
     @Test
     void keepingEveryLayerIsTheFullFittedReconstruction() {
-        LatentThoughtModel m = new LatentThoughtModel(Tiny.CONFIG.withInitStd(0.3f), new Rng(4));
+        LatentThoughtModel m = new LatentThoughtModel(Tiny.CONFIG.toBuilder().initStd(0.3f).build(), new Rng(4));
         List<TokenBatch> batches = EvaluatorTest.batches();
         FastFitter.Settings fast = FastFitter.Settings.defaults().withSteps(6);
         Prober.Report r = new Prober(m, fast, 3).probe(batches, List.of(LayerSet.parse("1,3", 3)));
@@ -52,7 +52,8 @@ class ProberTest {
 
     @Test
     void aModelWithoutThoughtsCannotBeProbed() {
-        LatentThoughtModel m = new LatentThoughtModel(LtmConfig.of(258, 16, 2, 4, 4, 0, 23, 0), new Rng(2));
+        LatentThoughtModel m = new LatentThoughtModel(LtmConfig.builder().vocabSize(258).width(16).layers(2).heads(4).maxSeqLen(23)
+                .build(), new Rng(2));
         assertThatThrownBy(() -> new Prober(m, FastFitter.Settings.defaults(), 0)).hasMessageContaining("N_z = 0");
     }
 }

@@ -18,7 +18,8 @@ class StoryTrainingTest {
     void trainingLowersValidationNelboOnTheDefaultCorpus() {
         ByteTokenizer tok = new ByteTokenizer();
         Dataset data = Dataset.build(StoryCorpus.texts(StoryCorpus.generate(5, 200)), tok, 48, 0.1, 5, Dataset.Layout.CONCATENATED);
-        LtmConfig config = LtmConfig.of(tok.vocabSize(), 32, 2, 4, 4, 2, 48, 16);
+        LtmConfig config = LtmConfig.builder().vocabSize(tok.vocabSize()).width(32).layers(2).heads(4).latentCount(2).maxSeqLen(48)
+                .window(16).build();
         LatentThoughtModel model = new LatentThoughtModel(config, new Rng(5));
         FastFitter.Settings fast = FastFitter.Settings.defaults().withSteps(4);
         DualRateTrainer.Settings settings = DualRateTrainer.Settings.defaults(3, 30, 5).withPeakLr(3e-3f).withFast(fast);

@@ -12,7 +12,8 @@ final class Tiny {
     private Tiny() {}
 
     /** V = 258 (bytes), H = 16, L = 3, 4 heads over 2 K/V heads, N_z = 6 (m = 2), context 23, window 11. */
-    static final LtmConfig CONFIG = LtmConfig.of(258, 16, 3, 4, 2, 6, 23, 11);
+    static final LtmConfig CONFIG = LtmConfig.builder().vocabSize(258).width(16).layers(3).heads(4).kvHeads(2).latentCount(6).maxSeqLen(23)
+            .window(11).build();
 
     static final Checkpoint.DataSpec DATA = new Checkpoint.DataSpec("stories", 12, 5, 23, 0.25, "concatenated");
 

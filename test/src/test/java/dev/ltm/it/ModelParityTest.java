@@ -48,11 +48,16 @@ class ModelParityTest {
     static Stream<Case> cases() {
         return Stream.of(
                 // vocab, width, layers, heads, kvHeads, N_z, maxSeqLen, window (0 = full causal)
-                new Case("full attention", LtmConfig.of(29, 16, 2, 4, 4, 6, 16, 0), 2, 11, false),
-                new Case("windowed attention", LtmConfig.of(31, 16, 2, 4, 4, 4, 16, 3), 2, 12, false),
-                new Case("N_z = 0", LtmConfig.of(23, 16, 2, 2, 2, 0, 16, 5), 2, 9, false),
-                new Case("grouped K/V heads", LtmConfig.of(29, 24, 2, 6, 2, 6, 20, 4), 2, 10, false),
-                new Case("odd sizes, padded", LtmConfig.of(37, 24, 3, 3, 1, 9, 17, 5), 3, 13, true));
+                new Case("full attention", LtmConfig.builder().vocabSize(29).width(16).layers(2).heads(4).latentCount(6).maxSeqLen(16)
+                        .build(), 2, 11, false),
+                new Case("windowed attention", LtmConfig.builder().vocabSize(31).width(16).layers(2).heads(4).latentCount(4).maxSeqLen(16)
+                        .window(3).build(), 2, 12, false),
+                new Case("N_z = 0", LtmConfig.builder().vocabSize(23).width(16).layers(2).heads(2).maxSeqLen(16).window(5)
+                        .build(), 2, 9, false),
+                new Case("grouped K/V heads", LtmConfig.builder().vocabSize(29).width(24).layers(2).heads(6).kvHeads(2).latentCount(6)
+                        .maxSeqLen(20).window(4).build(), 2, 10, false),
+                new Case("odd sizes, padded", LtmConfig.builder().vocabSize(37).width(24).layers(3).heads(3).kvHeads(1).latentCount(9)
+                        .maxSeqLen(17).window(5).build(), 3, 13, true));
     }
 
     @AfterAll

@@ -30,7 +30,8 @@ import org.junit.jupiter.api.TestInstance;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class OpenClFastFitTest {
-    private static final LtmConfig CONFIG = LtmConfig.of(61, 16, 2, 4, 2, 6, 17, 5).withInitStd(0.1f);
+    private static final LtmConfig CONFIG = LtmConfig.builder().vocabSize(61).width(16).layers(2).heads(4).kvHeads(2).latentCount(6)
+            .maxSeqLen(17).window(5).initStd(0.1f).build();
     private OpenClBackend cl;
 
     @BeforeAll
@@ -128,7 +129,8 @@ class OpenClFastFitTest {
         long[] perStep = new long[2];
         int[] layers = {1, 3};
         for (int i = 0; i < layers.length; i++) {
-            LtmConfig c = LtmConfig.of(61, 16, layers[i], 4, 2, 3 * layers[i], 17, 5);
+            LtmConfig c = LtmConfig.builder().vocabSize(61).width(16).layers(layers[i]).heads(4).kvHeads(2).latentCount(3 * layers[i])
+                    .maxSeqLen(17).window(5).build();
             Rng rng = new Rng(31);
             LatentThoughtModel m = new LatentThoughtModel(c, rng).to(cl);
             TokenBatch batch = batch(rng, 2, 9, c.vocabSize());
@@ -158,7 +160,8 @@ class OpenClFastFitTest {
         int[] layers = {1, 3};
         int[] prompt = {1, 2, 3};
         for (int i = 0; i < layers.length; i++) {
-            LtmConfig c = LtmConfig.of(61, 16, layers[i], 4, 2, 3 * layers[i], 40, 5).withInitStd(0.3f);
+            LtmConfig c = LtmConfig.builder().vocabSize(61).width(16).layers(layers[i]).heads(4).kvHeads(2).latentCount(3 * layers[i])
+                    .maxSeqLen(40).window(5).initStd(0.3f).build();
             LatentThoughtModel cpu = new LatentThoughtModel(c, new Rng(7));
             Generator onDevice = new Generator(cpu.to(cl));
             Tensor z = Tensor.randn(new Rng(3), 0, 1, 1, c.layers(), c.latentsPerLayer(), c.width());
