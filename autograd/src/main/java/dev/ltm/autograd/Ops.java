@@ -106,17 +106,6 @@ public final class Ops {
     /** Mean of all elements, as a rank-0 tensor. */
     public static Var mean(Var a) { return scale(sum(a), 1f / Math.max(1, a.value().size())); }
 
-    /** Sum over one axis (removed from the shape). */
-    public static Var sum(Var a, int axis) {
-        int ax = a.shape().axis(axis);
-        Tensor out = a.value().sum(ax);
-        return Var.op("sumAxis", out, g -> {
-            int[] kept = a.shape().dims();
-            kept[ax] = 1;
-            a.accumulate(a.value().backend().zeros(a.shape()).add(g.reshape(kept)));
-        }, a);
-    }
-
     // ---- matrix products --------------------------------------------------------------------
 
     /** Batched matmul [..., M, K] x [..., K, N] (flags transpose the last two axes of each side). */
@@ -190,31 +179,6 @@ public final class Ops {
             Tensor[] pieces = g.split(ax, sizes);
             for (int i = 0; i < parts.length; i++) if (parts[i].requiresGrad()) parts[i].accumulate(pieces[i]);
         }, parts);
-    }
-
-    // ---- softmax ----------------------------------------------------------------------------
-
-    /** Softmax over the last axis. */
-    public static Var softmax(Var a) {
-        Tensor y = a.value().softmax();
-        return Var.op("softmax", y, g -> {
-            // dx = y * (g - sum(g * y))
-            Tensor gy = g.mul(y);
-            int[] kd = y.shape().dims();
-            kd[kd.length - 1] = 1;
-            a.accumulate(gy.sub(y.mul(gy.sum(-1).reshape(kd))));
-        }, a);
-    }
-
-    /** Log-softmax over the last axis. */
-    public static Var logSoftmax(Var a) {
-        Tensor y = a.value().logSoftmax();
-        return Var.op("logSoftmax", y, g -> {
-            // dx = g - softmax * sum(g)
-            int[] kd = y.shape().dims();
-            kd[kd.length - 1] = 1;
-            a.accumulate(g.sub(y.exp().mul(g.sum(-1).reshape(kd))));
-        }, a);
     }
 
     // ---- the model's fused ops --------------------------------------------------------------

@@ -154,7 +154,7 @@ final class DoubleRef {
         return new double[][] {da, db};
     }
 
-    // ---- softmax over rows of x [R, C] ---------------------------------------------------------
+    // ---- softmax over rows of x [R, C] (cross-entropy's reference) ----------------------------
 
     static double[] logSoftmax(double[] x, int rows, int cols) {
         double[] y = new double[x.length];
@@ -168,29 +168,7 @@ final class DoubleRef {
         return y;
     }
 
-    static double[] logSoftmaxBackward(double[] x, int rows, int cols, double[] dy) {
-        // dx = dy - softmax * sum(dy)
-        double[] p = unary(0, logSoftmax(x, rows, cols)), dx = new double[x.length];
-        for (int r = 0; r < rows; r++) {
-            double s = 0;
-            for (int c = 0; c < cols; c++) s += dy[r * cols + c];
-            for (int c = 0; c < cols; c++) dx[r * cols + c] = dy[r * cols + c] - p[r * cols + c] * s;
-        }
-        return dx;
-    }
-
     static double[] softmax(double[] x, int rows, int cols) { return unary(0, logSoftmax(x, rows, cols)); }
-
-    static double[] softmaxBackward(double[] x, int rows, int cols, double[] dy) {
-        // dx = p * (dy - sum(dy * p))
-        double[] p = softmax(x, rows, cols), dx = new double[x.length];
-        for (int r = 0; r < rows; r++) {
-            double s = 0;
-            for (int c = 0; c < cols; c++) s += dy[r * cols + c] * p[r * cols + c];
-            for (int c = 0; c < cols; c++) dx[r * cols + c] = p[r * cols + c] * (dy[r * cols + c] - s);
-        }
-        return dx;
-    }
 
     // ---- rmsNorm: x [R, H], g [H] --------------------------------------------------------------
 

@@ -2,8 +2,8 @@ package dev.ltm.gpu;
 
 /**
  * The engine's non-matmul ops on device buffers, row-major float32, each matching the CPU
- * semantics: elementwise with broadcasting, softmax, RMSNorm, cross-entropy, reductions, RoPE,
- * AdamW and embeddings. Kernels live in the .cl resources named beside each group.
+ * semantics: elementwise with broadcasting, RMSNorm, cross-entropy, reductions, RoPE, AdamW and
+ * embeddings: the ones {@link OpenClBackend} launches, nothing else. Kernels live in the .cl resources named beside each group.
  */
 public final class ClKernels {
     private static final String ELEMENTWISE = "elementwise.cl";
@@ -35,25 +35,11 @@ public final class ClKernels {
 
     /** out[i] = a[i] op b[i] over n elements (same shape). */
     public void binary(BinaryOp op, ClBuffer a, ClBuffer b, ClBuffer out, int n) {
-        binaryBroadcast(op, a, n, 1, b, n, 1, out, n);
-    }
-
-    /**
-     * out[i] = a[(i / aInner) % aLen] op b[(i / bInner) % bLen] for i < n. Row broadcast of b [cols]
-     * over [rows, cols] is (bLen = cols, bInner = 1); a column b [rows, 1] is (bLen = rows, bInner = cols).
-     */
-    public void binaryBroadcast(BinaryOp op, ClBuffer a, int aLen, int aInner, ClBuffer b, int bLen, int bInner,
-                                ClBuffer out, int n) {
         String name = "binary " + op.name().toLowerCase();
-        need(name, "a", a, aLen);
-        need(name, "b", b, bLen);
+        need(name, "a", a, n);
+        need(name, "b", b, n);
         need(name, "out", out, n);
-        if (aLen < 1 || bLen < 1 || aInner < 1 || bInner < 1) {
-            throw new IllegalArgumentException(name + ": broadcast lengths must be positive, got a (" + aLen + ", "
-                    + aInner + ") b (" + bLen + ", " + bInner + ")");
-        }
-        ctx.launch(ELEMENTWISE, "", "binary", new long[] {n}, ITEMS, false,
-                op.ordinal(), n, a, aLen, aInner, b, bLen, bInner, out);
+        ctx.launch(ELEMENTWISE, "", "binary", new long[] {n}, ITEMS, false, op.ordinal(), n, a, n, 1, b, n, 1, out);
     }
 
     /**
@@ -83,56 +69,15 @@ public final class ClKernels {
         ctx.launch(ELEMENTWISE, "", "affine", new long[] {n}, ITEMS, false, n, a, mul, add, out);
     }
 
-    /** out = a * s over n elements. */
-    public void scale(ClBuffer a, float s, ClBuffer out, int n) {
-        affine(a, s, 0f, out, n);
-    }
-
     /** y += alpha * x over n elements (gradient accumulation). */
     public void axpy(float alpha, ClBuffer x, ClBuffer y, int n) {
         unaryCheck("axpy", x, y, n);
         ctx.launch(ELEMENTWISE, "", "axpy", new long[] {n}, ITEMS, false, n, alpha, x, y);
     }
 
-    /** out = exp(a) over n elements. */
-    public void exp(ClBuffer a, ClBuffer out, int n) {
-        unary(UnaryOp.EXP, a, out, n);
-    }
-
-    /** out = log(a) over n elements. */
-    public void log(ClBuffer a, ClBuffer out, int n) {
-        unary(UnaryOp.LOG, a, out, n);
-    }
-
-    /** out = x * sigmoid(x) over n elements. */
-    public void siluForward(ClBuffer x, ClBuffer out, int n) {
-        unary(UnaryOp.SILU, x, out, n);
-    }
-
-    /** dx = dy * silu'(x) over n elements (dx is overwritten). */
-    public void siluBackward(ClBuffer x, ClBuffer dy, ClBuffer dx, int n) {
-        unaryCheck("silu_backward", x, dx, n);
-        need("silu_backward", "dy", dy, n);
-        ctx.launch(ELEMENTWISE, "", "silu_backward", new long[] {n}, ITEMS, false, n, x, dy, dx);
-    }
-
     private static void unaryCheck(String op, ClBuffer a, ClBuffer out, int n) {
         need(op, "input", a, n);
         need(op, "output", out, n);
-    }
-
-    // ---- softmax over the last axis (rows.cl) -------------------------------------------------
-
-    /** y [rows, cols] = softmax(x) over each row, or log-softmax when {@code log}. */
-    public void softmaxForward(ClBuffer x, ClBuffer y, int rows, int cols, boolean log) {
-        rowsCheck("softmax_forward", rows, cols, x, y);
-        ctx.launch(ROWS, "", "softmax_forward", rowGroups(rows), ROW_GROUP, false, cols, x, y, log ? 1 : 0);
-    }
-
-    /** dx from dy and the forward output y (softmax, or log-softmax when {@code log}); dx is overwritten. */
-    public void softmaxBackward(ClBuffer y, ClBuffer dy, ClBuffer dx, int rows, int cols, boolean log) {
-        rowsCheck("softmax_backward", rows, cols, y, dy, dx);
-        ctx.launch(ROWS, "", "softmax_backward", rowGroups(rows), ROW_GROUP, false, cols, y, dy, dx, log ? 1 : 0);
     }
 
     // ---- RMSNorm over the last axis (rows.cl) -------------------------------------------------
@@ -146,20 +91,6 @@ public final class ClKernels {
         need("rmsnorm_forward", "g", g, cols);
         if (rstd != null) need("rmsnorm_forward", "rstd", rstd, rows);
         ctx.launch(ROWS, "", "rmsnorm_forward", rowGroups(rows), ROW_GROUP, false, cols, eps, x, g, y, rstd);
-    }
-
-    /** Writes dx [rows, cols] and accumulates dg [cols] += sum over rows of dy * x / rms(x). */
-    public void rmsNormBackward(ClBuffer x, ClBuffer g, ClBuffer dy, ClBuffer dx, ClBuffer dg, int rows, int cols,
-                                float eps) {
-        rowsCheck("rmsnorm_backward", rows, cols, x, dy, dx);
-        need("rmsnorm_backward", "g", g, cols);
-        need("rmsnorm_backward", "dg", dg, cols);
-        if (rows == 0) return;
-        try (ClBuffer rstd = ctx.buffer(rows)) {
-            ctx.launch(ROWS, "", "rmsnorm_backward", rowGroups(rows), ROW_GROUP, false, cols, eps, x, g, dy, dx, rstd);
-            ctx.launch(ROWS, "", "rmsnorm_backward_gamma", new long[] {cols}, ITEMS, false,
-                    rows, cols, x, dy, rstd, dg);
-        }
     }
 
     /**
@@ -212,38 +143,14 @@ public final class ClKernels {
         }
     }
 
-    /** out [rows] = the sum of each row of x [rows, cols]. */
-    public void rowSums(ClBuffer x, ClBuffer out, int rows, int cols) {
-        rowsCheck("row_sums", rows, cols, x);
-        need("row_sums", "out", out, rows);
-        ctx.launch(ROWS, "", "row_sums", rowGroups(rows), ROW_GROUP, false, cols, x, out);
-    }
-
-    /** out [cols] = (accumulate ? out : 0) + the sum over rows of x [rows, cols] (bias gradients). */
-    public void columnSums(ClBuffer x, ClBuffer out, int rows, int cols, boolean accumulate) {
-        rowsCheck("column_sums", rows, cols, x);
-        need("column_sums", "out", out, cols);
-        ctx.launch(ROWS, "", "column_sums", new long[] {cols}, ITEMS, false, rows, cols, x, out, accumulate ? 1 : 0);
-    }
-
     /** x viewed as [outer, len, inner]: out [outer, inner] = the sum over the middle axis. */
     public void sumAxis(ClBuffer x, ClBuffer out, int outer, int len, int inner) {
-        reduceAxis("sum_axis", x, out, outer, len, inner, false);
-    }
-
-    /** x viewed as [outer, len, inner]: out [outer, inner] = the maximum over the middle axis. */
-    public void maxAxis(ClBuffer x, ClBuffer out, int outer, int len, int inner) {
-        reduceAxis("max_axis", x, out, outer, len, inner, true);
-    }
-
-    private void reduceAxis(String op, ClBuffer x, ClBuffer out, int outer, int len, int inner, boolean max) {
         if (outer < 0 || len < 1 || inner < 0) {
-            throw new IllegalArgumentException(op + ": bad view [" + outer + ", " + len + ", " + inner + "]");
+            throw new IllegalArgumentException("sum_axis: bad view [" + outer + ", " + len + ", " + inner + "]");
         }
-        need(op, "x", x, (long) outer * len * inner);
-        need(op, "out", out, (long) outer * inner);
-        ctx.launch(LAYOUT, "", "reduce_axis", new long[] {(long) outer * inner}, ITEMS, false,
-                outer, len, inner, x, out, max ? 1 : 0);
+        need("sum_axis", "x", x, (long) outer * len * inner);
+        need("sum_axis", "out", out, (long) outer * inner);
+        ctx.launch(LAYOUT, "", "sum_axis", new long[] {(long) outer * inner}, ITEMS, false, outer, len, inner, x, out);
     }
 
     // ---- layout (layout.cl) -------------------------------------------------------------------
@@ -273,29 +180,6 @@ public final class ClKernels {
     }
 
     // ---- RoPE (rope.cl) -----------------------------------------------------------------------
-
-    /**
-     * Rotates pairs (2i, 2i+1) of each head of x [batch, seq, heads, headDim] by angle
-     * positions[t] / theta^(2i / headDim), positions [seq] shared by the batch.
-     */
-    public void ropeForward(ClBuffer x, ClBuffer positions, ClBuffer out, int batch, int seq, int heads, int headDim,
-                            float theta) {
-        rope("rope_forward", 1f, x, positions, out, batch, seq, heads, headDim, theta);
-    }
-
-    /** The backward of {@link #ropeForward}: rotates the gradient dy by the opposite angle into dx. */
-    public void ropeBackward(ClBuffer dy, ClBuffer positions, ClBuffer dx, int batch, int seq, int heads, int headDim,
-                             float theta) {
-        rope("rope_backward", -1f, dy, positions, dx, batch, seq, heads, headDim, theta);
-    }
-
-    private void rope(String op, float sign, ClBuffer x, ClBuffer positions, ClBuffer out, int batch, int seq,
-                      int heads, int headDim, float theta) {
-        if (headDim % 2 != 0) throw new IllegalArgumentException(op + ": head dim " + headDim + " is odd");
-        try (ClBuffer freq = ctx.buffer(ropeInverseFrequencies(headDim, theta))) {
-            rope(op, sign, x, positions, freq, out, batch, seq, heads, headDim);
-        }
-    }
 
     /** RoPE with the inverse frequencies already on the device ({@link #ropeInverseFrequencies}); sign -1 inverts. */
     void rope(String op, float sign, ClBuffer x, ClBuffer positions, ClBuffer invFreq, ClBuffer out, int batch, int seq,

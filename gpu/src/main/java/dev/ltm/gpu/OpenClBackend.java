@@ -207,31 +207,17 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     // ---- reductions -----------------------------------------------------------------------------
 
-    @Override
-    public Tensor sum(Tensor a, int axis) {
-        return op(() -> {
-            return reduce(a, axis, false);
-        });
-    }
-
-    @Override
-    public Tensor max(Tensor a, int axis) {
-        return op(() -> {
-            return reduce(a, axis, true);
-        });
-    }
-
-    private Tensor reduce(Tensor a, int axis, boolean max) {
+    /** The sum over one axis (removed from the shape), for sumTo. */
+    private Tensor sumAxis(Tensor a, int axis) {
         Shape s = a.shape();
         int ax = s.axis(axis);
         int outer = s.sizeOf(0, ax), len = s.dim(ax), inner = s.sizeOf(ax + 1, s.rank());
         int[] od = new int[s.rank() - 1];
         for (int i = 0, j = 0; i < s.rank(); i++) if (i != ax) od[j++] = s.dim(i);
         Tensor out = out(Shape.of(od));
-        ClBuffer x = in(max ? "max" : "sum", a);
+        ClBuffer x = in("sum", a);
         if (out.size() == 0) return out;
         if (len == 0) buf(out).fill(0f);
-        else if (max) kernels.maxAxis(x, buf(out), outer, len, inner);
         else kernels.sumAxis(x, buf(out), outer, len, inner);
         return out;
     }
@@ -261,35 +247,11 @@ public final class OpenClBackend implements Backend, AutoCloseable {
                 if (td == 1 && s.dim(i) != 1) {
                     int[] kept = cur.shape().dims();
                     kept[i] = 1;
-                    cur = reduce(cur, i, false).reshape(kept);
+                    cur = sumAxis(cur, i).reshape(kept);
                 }
             }
             return (cur == a ? copy(a) : cur).reshape(target.dims());
         });
-    }
-
-    // ---- softmax: rows of the last axis ---------------------------------------------------------
-
-    @Override
-    public Tensor softmax(Tensor a) {
-        return op(() -> {
-            return rowSoftmax(a, false);
-        });
-    }
-
-    @Override
-    public Tensor logSoftmax(Tensor a) {
-        return op(() -> {
-            return rowSoftmax(a, true);
-        });
-    }
-
-    private Tensor rowSoftmax(Tensor a, boolean log) {
-        int n = a.shape().rank() == 0 ? 1 : a.dim(-1), rows = n == 0 ? 0 : a.size() / n;
-        Tensor out = out(a.shape());
-        ClBuffer x = in(log ? "logSoftmax" : "softmax", a);
-        if (a.size() > 0) kernels.softmaxForward(x, buf(out), rows, n, log);
-        return out;
     }
 
     // ---- layout ---------------------------------------------------------------------------------

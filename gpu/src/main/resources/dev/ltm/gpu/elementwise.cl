@@ -58,15 +58,6 @@ __kernel void unary(const int op, const int n, __global const float* a, __global
     out[i] = r;
 }
 
-// dx = dy * silu'(x), silu'(x) = s + x s (1 - s) with s = sigmoid(x)
-__kernel void silu_backward(const int n, __global const float* x, __global const float* dy, __global float* dx) {
-    const int i = get_global_id(0);
-    if (i >= n) return;
-    const float v = x[i];
-    const float s = 1.0f / (1.0f + exp(-v));
-    dx[i] = dy[i] * (s + v * s * (1.0f - s));
-}
-
 // The general NumPy-broadcast form: out is contiguous with shape dims (rank 8, leading 1s), and
 // operand x is read at xOff + sum_k idx_k * xStrides_k, where a broadcast axis has stride 0.
 int strided_index(int e, const int8 dims, const int8 strides) {

@@ -21,15 +21,14 @@ __kernel void copy_strided(const int n, const int8 dims,
     dst[dstOff + strided_index(e, dims, dstStrides)] = src[srcOff + strided_index(e, dims, srcStrides)];
 }
 
-// x viewed as [outer, len, inner]: out[o, i] = sum (or max when isMax) over a of x[o, a, i].
+// x viewed as [outer, len, inner]: out[o, i] = sum over a of x[o, a, i] (sumTo's reduction).
 // One item per output walks the axis, so any axis reduces without atomics.
-__kernel void reduce_axis(const int outer, const int len, const int inner, __global const float* x,
-                          __global float* out, const int isMax) {
+__kernel void sum_axis(const int outer, const int len, const int inner, __global const float* x, __global float* out) {
     const int e = get_global_id(0);
     if (e >= outer * inner) return;
     const int o = e / inner, i = e % inner;
     __global const float* p = x + o * len * inner + i;
-    float acc = isMax ? -INFINITY : 0.0f;
-    for (int a = 0; a < len; a++) acc = isMax ? fmax(acc, p[a * inner]) : acc + p[a * inner];
+    float acc = 0.0f;
+    for (int a = 0; a < len; a++) acc = acc + p[a * inner];
     out[e] = acc;
 }

@@ -28,42 +28,6 @@ float group_max(__local float* s, float v) {
     return r;
 }
 
-// y = softmax(x) over the last axis, or log-softmax when logMode.
-__kernel __attribute__((reqd_work_group_size(RW, 1, 1)))
-void softmax_forward(const int cols, __global const float* x, __global float* y, const int logMode) {
-    __local float s[RW];
-    const int t = get_local_id(0);
-    x += get_group_id(0) * cols;
-    y += get_group_id(0) * cols;
-    float m = -INFINITY;
-    for (int c = t; c < cols; c += RW) m = fmax(m, x[c]);
-    m = group_max(s, m);
-    float z = 0.0f;
-    for (int c = t; c < cols; c += RW) z += exp(x[c] - m);
-    z = group_sum(s, z);
-    if (logMode) {
-        const float lz = m + log(z);
-        for (int c = t; c < cols; c += RW) y[c] = x[c] - lz;
-    } else {
-        const float inv = 1.0f / z;
-        for (int c = t; c < cols; c += RW) y[c] = exp(x[c] - m) * inv;
-    }
-}
-
-// From y = softmax(x): dx = y * (dy - sum(dy * y)); from y = log_softmax(x): dx = dy - exp(y) * sum(dy).
-__kernel __attribute__((reqd_work_group_size(RW, 1, 1)))
-void softmax_backward(const int cols, __global const float* y, __global const float* dy, __global float* dx,
-                      const int logMode) {
-    __local float s[RW];
-    const int t = get_local_id(0);
-    const int off = get_group_id(0) * cols;
-    y += off; dy += off; dx += off;
-    float d = 0.0f;
-    for (int c = t; c < cols; c += RW) d += logMode ? dy[c] : dy[c] * y[c];
-    d = group_sum(s, d);
-    for (int c = t; c < cols; c += RW) dx[c] = logMode ? dy[c] - exp(y[c]) * d : y[c] * (dy[c] - d);
-}
-
 // y = x / sqrt(mean(x^2) + eps) * g, g [cols]; rstd [rows] receives 1 / sqrt(mean(x^2) + eps) when not NULL.
 __kernel __attribute__((reqd_work_group_size(RW, 1, 1)))
 void rmsnorm_forward(const int cols, const float eps, __global const float* x, __global const float* g,
@@ -77,25 +41,6 @@ void rmsnorm_forward(const int cols, const float eps, __global const float* x, _
     const float inv = 1.0f / sqrt(ss / cols + eps);
     for (int c = t; c < cols; c += RW) y[c] = x[c] * inv * g[c];
     if (rstd && t == 0) rstd[r] = inv;
-}
-
-// dx = rstd * (dxhat - xhat * mean(dxhat * xhat)), xhat = x * rstd, dxhat = dy * g; writes rstd [rows]
-// for rmsnorm_backward_gamma.
-__kernel __attribute__((reqd_work_group_size(RW, 1, 1)))
-void rmsnorm_backward(const int cols, const float eps, __global const float* x, __global const float* g,
-                      __global const float* dy, __global float* dx, __global float* rstd) {
-    __local float s[RW];
-    const int t = get_local_id(0), r = get_group_id(0);
-    x += r * cols; dy += r * cols; dx += r * cols;
-    float ss = 0.0f;
-    for (int c = t; c < cols; c += RW) ss += x[c] * x[c];
-    ss = group_sum(s, ss);
-    const float inv = 1.0f / sqrt(ss / cols + eps);
-    float d = 0.0f;
-    for (int c = t; c < cols; c += RW) d += dy[c] * g[c] * x[c];
-    d = group_sum(s, d) * inv / cols; // mean(dxhat * xhat)
-    for (int c = t; c < cols; c += RW) dx[c] = inv * (dy[c] * g[c] - x[c] * inv * d);
-    if (t == 0) rstd[r] = inv;
 }
 
 // dx from the forward pass's rstd [rows]: dx = rstd * (dy g - x rstd^2 mean(dy g x)), the CPU formula.
@@ -149,28 +94,6 @@ void cross_entropy(const int V, __global const float* logits, __global const int
         const float k = ignored ? 0.0f : scale * (rowScale ? rowScale[r] : 1.0f) * (upstream ? upstream[0] : 1.0f);
         for (int c = t; c < V; c += RW) d[c] = ignored ? 0.0f : (exp(logits[c] - lse) - (c == target ? 1.0f : 0.0f)) * k;
     }
-}
-
-// out[r] = sum of row r.
-__kernel __attribute__((reqd_work_group_size(RW, 1, 1)))
-void row_sums(const int cols, __global const float* x, __global float* out) {
-    __local float s[RW];
-    const int t = get_local_id(0);
-    x += get_group_id(0) * cols;
-    float acc = 0.0f;
-    for (int c = t; c < cols; c += RW) acc += x[c];
-    acc = group_sum(s, acc);
-    if (t == 0) out[get_group_id(0)] = acc;
-}
-
-// out[c] = (accumulate ? out[c] : 0) + sum over rows of x[r, c]; one item per column.
-__kernel void column_sums(const int rows, const int cols, __global const float* x, __global float* out,
-                          const int accumulate) {
-    const int c = get_global_id(0);
-    if (c >= cols) return;
-    float acc = 0.0f;
-    for (int r = 0; r < rows; r++) acc += x[r * cols + c];
-    out[c] = accumulate ? out[c] + acc : acc;
 }
 
 // partial[group] = sum of x[i] for i = group * RW + t (mod the grid); run twice for a total.

@@ -43,39 +43,27 @@ class ClKernelsTest {
     }
 
     @Test
-    void binaryOpsSameShapeRowAndColumnBroadcast() {
+    void binaryOpsOnSameShapes() {
         Rng rng = new Rng(21);
         int rows = 7, cols = 13, n = rows * cols;
-        float[] a = randn(rng, n), full = randn(rng, n), row = randn(rng, cols), col = randn(rng, rows);
-        try (ClBuffer da = ctx.buffer(a); ClBuffer dFull = ctx.buffer(full); ClBuffer dRow = ctx.buffer(row);
-             ClBuffer dCol = ctx.buffer(col); ClBuffer out = ctx.buffer(n)) {
+        float[] a = randn(rng, n), full = randn(rng, n);
+        try (ClBuffer da = ctx.buffer(a); ClBuffer dFull = ctx.buffer(full); ClBuffer out = ctx.buffer(n)) {
             for (BinaryOp op : BinaryOp.values()) {
-                float[] same = new float[n], byRow = new float[n], byCol = new float[n], rowFirst = new float[n];
-                for (int i = 0; i < n; i++) {
-                    same[i] = apply(op, a[i], full[i]);
-                    byRow[i] = apply(op, a[i], row[i % cols]);
-                    byCol[i] = apply(op, a[i], col[i / cols]);
-                    rowFirst[i] = apply(op, row[i % cols], a[i]);
-                }
+                float[] same = new float[n];
+                for (int i = 0; i < n; i++) same[i] = apply(op, a[i], full[i]);
                 ops.binary(op, da, dFull, out, n);
                 assertClose(op + " same shape", out.toFloats(), same, TOL);
-                ops.binaryBroadcast(op, da, n, 1, dRow, cols, 1, out, n);
-                assertClose(op + " [rows, cols] op [cols]", out.toFloats(), byRow, TOL);
-                ops.binaryBroadcast(op, da, n, 1, dCol, rows, cols, out, n);
-                assertClose(op + " [rows, cols] op [rows, 1]", out.toFloats(), byCol, TOL);
-                ops.binaryBroadcast(op, dRow, cols, 1, da, n, 1, out, n);
-                assertClose(op + " [cols] op [rows, cols]", out.toFloats(), rowFirst, TOL);
             }
         }
     }
 
     @Test
-    void unaryOpsAndSiluPair() {
+    void affineUnaryOpsAndAxpy() {
         Rng rng = new Rng(22);
         int n = 1001;
         float[] x = randn(rng, n), dy = randn(rng, n), pos = new float[n];
         for (int i = 0; i < n; i++) pos[i] = Math.abs(x[i]) + 0.1f;
-        float[] scaled = new float[n], ex = new float[n], lg = new float[n], silu = new float[n], dsilu = new float[n];
+        float[] scaled = new float[n], ex = new float[n], lg = new float[n], silu = new float[n];
         float[] axpy = dy.clone();
         for (int i = 0; i < n; i++) {
             scaled[i] = x[i] * -0.37f;
@@ -83,21 +71,18 @@ class ClKernelsTest {
             lg[i] = (float) Math.log(pos[i]);
             double s = 1 / (1 + Math.exp(-x[i]));
             silu[i] = (float) (x[i] * s);
-            dsilu[i] = (float) (dy[i] * (s + x[i] * s * (1 - s)));
             axpy[i] += 2.5f * x[i];
         }
         try (ClBuffer dx = ctx.buffer(x); ClBuffer dp = ctx.buffer(pos); ClBuffer ddy = ctx.buffer(dy);
              ClBuffer out = ctx.buffer(n)) {
-            ops.scale(dx, -0.37f, out, n);
+            ops.affine(dx, -0.37f, 0f, out, n);
             assertClose("scale", out.toFloats(), scaled, TOL);
-            ops.exp(dx, out, n);
+            ops.unary(ClKernels.UnaryOp.EXP, dx, out, n);
             assertClose("exp", out.toFloats(), ex, TOL);
-            ops.log(dp, out, n);
+            ops.unary(ClKernels.UnaryOp.LOG, dp, out, n);
             assertClose("log", out.toFloats(), lg, TOL);
-            ops.siluForward(dx, out, n);
+            ops.unary(ClKernels.UnaryOp.SILU, dx, out, n);
             assertClose("silu", out.toFloats(), silu, TOL);
-            ops.siluBackward(dx, ddy, out, n);
-            assertClose("silu backward", out.toFloats(), dsilu, TOL);
             ops.axpy(2.5f, dx, ddy, n);
             assertClose("axpy", ddy.toFloats(), axpy, TOL);
         }
@@ -199,28 +184,21 @@ class ClKernelsTest {
     }
 
     @Test
-    void sumAndMaxOverAnyAxis() {
+    void sumOverAnyAxis() {
         Rng rng = new Rng(43);
         int outer = 3, len = 11, inner = 6;
         float[] x = randn(rng, outer * len * inner);
-        float[] sum = new float[outer * inner], max = new float[outer * inner];
-        java.util.Arrays.fill(max, Float.NEGATIVE_INFINITY);
+        float[] sum = new float[outer * inner];
         for (int o = 0; o < outer; o++)
             for (int a = 0; a < len; a++)
-                for (int i = 0; i < inner; i++) {
-                    float v = x[(o * len + a) * inner + i];
-                    sum[o * inner + i] += v;
-                    max[o * inner + i] = Math.max(max[o * inner + i], v);
-                }
+                for (int i = 0; i < inner; i++) sum[o * inner + i] += x[(o * len + a) * inner + i];
         try (ClBuffer dx = ctx.buffer(x); ClBuffer out = ctx.buffer(outer * inner)) {
             ops.sumAxis(dx, out, outer, len, inner);
             assertClose("sum over the middle axis", out.toFloats(), sum, TOL);
-            ops.maxAxis(dx, out, outer, len, inner);
-            assertClose("max over the middle axis", out.toFloats(), max, 0);
         }
     }
 
-    // ---- softmax ------------------------------------------------------------------------------
+    // ---- softmax (cross-entropy's reference) ------------------------------------------------
 
     static float[] softmaxNaive(float[] x, int rows, int cols, boolean log) {
         float[] y = new float[x.length];
@@ -234,35 +212,6 @@ class ClKernelsTest {
             }
         }
         return y;
-    }
-
-    @Test
-    void softmaxAndLogSoftmaxForwardAndBackward() {
-        Rng rng = new Rng(23);
-        for (int[] s : new int[][] {{1, 1}, {5, 3}, {3, 257}, {11, 1000}}) {
-            int rows = s[0], cols = s[1], n = rows * cols;
-            float[] x = randn(rng, n), dy = randn(rng, n);
-            for (int i = 0; i < n; i++) x[i] *= 4;
-            for (boolean log : new boolean[] {false, true}) {
-                float[] y = softmaxNaive(x, rows, cols, log), dx = new float[n];
-                for (int r = 0; r < rows; r++) {
-                    double d = 0;
-                    for (int c = 0; c < cols; c++) d += log ? dy[r * cols + c] : dy[r * cols + c] * y[r * cols + c];
-                    for (int c = 0; c < cols; c++) {
-                        int i = r * cols + c;
-                        dx[i] = (float) (log ? dy[i] - Math.exp(y[i]) * d : y[i] * (dy[i] - d));
-                    }
-                }
-                try (ClBuffer dX = ctx.buffer(x); ClBuffer dY = ctx.buffer(n); ClBuffer dDy = ctx.buffer(dy);
-                     ClBuffer dDx = ctx.buffer(n)) {
-                    ops.softmaxForward(dX, dY, rows, cols, log);
-                    String what = (log ? "log_softmax " : "softmax ") + rows + "x" + cols;
-                    assertClose(what, dY.toFloats(), y, TOL);
-                    ops.softmaxBackward(dY, dDy, dDx, rows, cols, log);
-                    assertClose(what + " backward", dDx.toFloats(), dx, TOL);
-                }
-            }
-        }
     }
 
     // ---- RMSNorm ------------------------------------------------------------------------------
@@ -297,7 +246,7 @@ class ClKernelsTest {
                 ops.rmsNormForward(dX, dG, dY, dR, rows, cols, eps);
                 assertClose("rmsnorm " + rows + "x" + cols, dY.toFloats(), y, TOL);
                 assertClose("rmsnorm rstd", dR.toFloats(), rstd, TOL);
-                ops.rmsNormBackward(dX, dG, dDy, dDx, dDg, rows, cols, eps);
+                ops.rmsNormBackwardSaved(dX, dG, dR, dDy, dDx, dDg, rows, cols);
                 assertClose("rmsnorm dx", dDx.toFloats(), dx, TOL);
                 assertClose("rmsnorm dg", dDg.toFloats(), dg, TOL);
             }
@@ -348,30 +297,16 @@ class ClKernelsTest {
     // ---- reductions ---------------------------------------------------------------------------
 
     @Test
-    void sumRowSumsAndColumnSums() {
+    void sumOfAllElements() {
         Rng rng = new Rng(26);
         for (int[] s : new int[][] {{1, 1}, {7, 3}, {129, 67}, {3, 40_009}}) {
             int rows = s[0], cols = s[1], n = rows * cols;
-            float[] x = randn(rng, n), colInit = randn(rng, cols);
+            float[] x = randn(rng, n);
             double total = 0;
-            float[] rowSums = new float[rows], colSums = colInit.clone();
-            for (int r = 0; r < rows; r++) {
-                double acc = 0;
-                for (int c = 0; c < cols; c++) {
-                    acc += x[r * cols + c];
-                    colSums[c] += x[r * cols + c];
-                }
-                rowSums[r] = (float) acc;
-                total += acc;
-            }
-            try (ClBuffer dX = ctx.buffer(x); ClBuffer out = ctx.buffer(1); ClBuffer dR = ctx.buffer(rows);
-                 ClBuffer dC = ctx.buffer(colInit)) {
+            for (float v : x) total += v;
+            try (ClBuffer dX = ctx.buffer(x); ClBuffer out = ctx.buffer(1)) {
                 ops.sum(dX, n, out);
                 assertClose("sum of " + n, out.toFloats(), new float[] {(float) total}, 1e-4 * Math.sqrt(n));
-                ops.rowSums(dX, dR, rows, cols);
-                assertClose("row sums", dR.toFloats(), rowSums, 1e-4 * Math.sqrt(cols));
-                ops.columnSums(dX, dC, rows, cols, true);
-                assertClose("column sums accumulated", dC.toFloats(), colSums, 1e-4 * Math.sqrt(rows));
             }
         }
     }
@@ -403,16 +338,16 @@ class ClKernelsTest {
         int[] pos = new int[seq];
         for (int t = 0; t < seq; t++) pos[t] = rng.nextInt(2048);
         try (ClBuffer dX = ctx.buffer(x); ClBuffer dP = ctx.buffer(pos); ClBuffer y = ctx.buffer(n);
-             ClBuffer back = ctx.buffer(n)) {
-            ops.ropeForward(dX, dP, y, batch, seq, heads, hd, 10000f);
+             ClBuffer back = ctx.buffer(n); ClBuffer freq = ctx.buffer(ClKernels.ropeInverseFrequencies(hd, 10000f))) {
+            ops.rope("rope_forward", 1f, dX, dP, freq, y, batch, seq, heads, hd);
             assertClose("rope forward", y.toFloats(), ropeNaive(x, pos, batch, seq, heads, hd, 10000f, 1), TOL);
-            ops.ropeBackward(y, dP, back, batch, seq, heads, hd, 10000f);
+            ops.rope("rope_backward", -1f, y, dP, freq, back, batch, seq, heads, hd);
             assertClose("rope backward of forward", back.toFloats(), x, TOL);
-            ops.ropeBackward(dX, dP, dX, batch, seq, heads, hd, 10000f); // in place
+            ops.rope("rope_backward", -1f, dX, dP, freq, dX, batch, seq, heads, hd); // in place
             assertClose("rope backward in place", dX.toFloats(),
                     ropeNaive(x, pos, batch, seq, heads, hd, 10000f, -1), TOL);
         }
-        assertThatThrownBy(() -> ops.ropeForward(null, null, null, 1, 1, 1, 3, 10000f))
+        assertThatThrownBy(() -> ops.rope("rope_forward", 1f, null, null, null, null, 1, 1, 1, 3))
                 .hasMessageContaining("head dim 3 is odd");
     }
 
@@ -472,9 +407,9 @@ class ClKernelsTest {
     @Test
     void shortBuffersAreRefusedWithOpAndSizes() {
         try (ClBuffer a = ctx.buffer(10); ClBuffer b = ctx.buffer(3)) {
-            assertThatThrownBy(() -> ops.softmaxForward(a, b, 2, 5, false))
+            assertThatThrownBy(() -> ops.rmsNormForward(a, a, b, null, 2, 5, 1e-5f))
                     .isInstanceOf(IllegalArgumentException.class)
-                    .hasMessage("softmax_forward [2, 5]: buffer has 3 elements, needs 10");
+                    .hasMessage("rmsnorm_forward [2, 5]: buffer has 3 elements, needs 10");
         }
     }
 }

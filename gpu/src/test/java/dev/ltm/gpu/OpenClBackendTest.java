@@ -122,8 +122,9 @@ class OpenClBackendTest {
     void reductions() {
         Tensor a = rand(3, 5, 7);
         for (int ax = 0; ax < 3; ax++) {
-            same("sum axis " + ax, dev(a).sum(ax), a.sum(ax), TOL);
-            same("max axis " + ax, dev(a).max(ax), a.max(ax), 0);
+            int[] kept = a.shape().dims();
+            kept[ax] = 1;
+            same("sum axis " + ax, dev(a).sumTo(Shape.of(kept)), a.sumTo(Shape.of(kept)), TOL);
         }
         same("sumAll", cl.sumAll(dev(a)), CPU.sumAll(a), TOL);
         Tensor big = rand(1, 1237);
@@ -131,13 +132,6 @@ class OpenClBackendTest {
         for (Shape target : new Shape[] {Shape.of(7), Shape.of(5, 1), Shape.of(3, 1, 7), Shape.of(1, 1, 1), Shape.of(), Shape.of(3, 5, 7)}) {
             same("sumTo " + target, dev(a).sumTo(target), a.sumTo(target), TOL);
         }
-    }
-
-    @Test
-    void softmaxAndLogSoftmax() {
-        Tensor a = rand(11, 131).scale(3f);
-        same("softmax", dev(a).softmax(), a.softmax(), TOL);
-        same("logSoftmax", dev(a).logSoftmax(), a.logSoftmax(), TOL);
     }
 
     @Test
@@ -262,7 +256,7 @@ class OpenClBackendTest {
         Tensor a = dev(rand(6, 5)), w = dev(rand(5, 5));
         Tensor h = a.matmul(w);
         OpenClBackend.Transfers before = cl.transfers();
-        for (int i = 0; i < 10; i++) h = h.matmul(w).silu().add(a).softmax();
+        for (int i = 0; i < 10; i++) h = h.matmul(w).silu().add(a).scale(0.1f);
         assertThat(cl.transfers()).as("ten rounds of device ops").isEqualTo(before);
         float[] host = h.read();
         assertThat(cl.transfers().downloads()).isEqualTo(before.downloads() + 1);

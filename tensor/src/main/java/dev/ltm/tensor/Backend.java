@@ -58,23 +58,11 @@ public interface Backend {
     /** Elementwise {@code a * mul + add}. */
     Tensor affine(Tensor a, float mul, float add);
 
-    /** Sum over axis {@code axis} (removed from the shape). */
-    Tensor sum(Tensor a, int axis);
-
     /** Sum of all elements as a rank-0 tensor of this backend (the CPU accumulates in double). */
     Tensor sumAll(Tensor a);
 
-    /** Maximum over axis {@code axis} (removed from the shape). */
-    Tensor max(Tensor a, int axis);
-
     /** Sums {@code a} down to {@code target}, the inverse of broadcasting {@code target} to a's shape. */
     Tensor sumTo(Tensor a, Shape target);
-
-    /** Softmax over the last axis. */
-    Tensor softmax(Tensor a);
-
-    /** Log-softmax over the last axis. */
-    Tensor logSoftmax(Tensor a);
 
     /** Axis permutation (a copy): result axis i is input axis {@code perm[i]}. */
     Tensor permute(Tensor a, int[] perm);

@@ -152,34 +152,7 @@ public final class CpuBackend implements Backend {
     // ---- reductions -------------------------------------------------------------------------
 
     @Override
-    public Tensor sum(Tensor a, int axis) { return reduce(a, axis, false); }
-
-    @Override
-    public Tensor max(Tensor a, int axis) { return reduce(a, axis, true); }
-
-    @Override
     public Tensor sumAll(Tensor a) { return Tensor.scalar((float) a.sumAll()); }
-
-    private static Tensor reduce(Tensor a, int axis, boolean max) {
-        Shape s = a.shape();
-        int ax = s.axis(axis);
-        int outer = s.sizeOf(0, ax), n = s.dim(ax), inner = s.sizeOf(ax + 1, s.rank());
-        int[] od = new int[s.rank() - 1];
-        for (int i = 0, j = 0; i < s.rank(); i++) if (i != ax) od[j++] = s.dim(i);
-        Tensor out = Tensor.zeros(Shape.of(od));
-        float[] x = a.data(), o = out.data();
-        for (int p = 0; p < outer; p++) {
-            int base = p * n * inner, ob = p * inner;
-            if (max) Arrays.fill(o, ob, ob + inner, Float.NEGATIVE_INFINITY);
-            for (int j = 0; j < n; j++) {
-                int row = base + j * inner;
-                for (int q = 0; q < inner; q++) {
-                    o[ob + q] = max ? Math.max(o[ob + q], x[row + q]) : o[ob + q] + x[row + q];
-                }
-            }
-        }
-        return out;
-    }
 
     @Override
     public Tensor sumTo(Tensor a, Shape target) {
@@ -208,34 +181,6 @@ public final class CpuBackend implements Backend {
                 for (int q = 0; q < inner; q++) o[ot + q] += x[base + q];
             }
         }
-        return out;
-    }
-
-    // ---- softmax: rows of the last axis -----------------------------------------------------
-
-    @Override
-    public Tensor softmax(Tensor a) { return rowSoftmax(a, false); }
-
-    @Override
-    public Tensor logSoftmax(Tensor a) { return rowSoftmax(a, true); }
-
-    private static Tensor rowSoftmax(Tensor a, boolean log) {
-        int n = a.shape().rank() == 0 ? 1 : a.dim(-1), rows = a.size() / Math.max(1, n);
-        Tensor out = Tensor.zeros(a.shape());
-        float[] x = a.data(), o = out.data();
-        parallelChunks((long) rows * n, rows, (lo, hi) -> {
-            for (int r = lo; r < hi; r++) {
-                int off = r * n;
-                float mx = VectorMath.max(x, off, n);
-                double sum = VectorMath.expShifted(x, off, mx, o, off, n);
-                if (log) {
-                    float lse = (float) (mx + Math.log(sum));
-                    for (int i = 0; i < n; i++) o[off + i] = x[off + i] - lse;
-                } else {
-                    VectorMath.scale(o, off, (float) (1 / sum), n);
-                }
-            }
-        });
         return out;
     }
 

@@ -306,15 +306,6 @@ public final class Tensor {
     /** Elementwise x / (1 + e^-x). */
     public Tensor silu() { return map(UnaryOp.SILU); }
 
-    /** Sum over one axis (removed). */
-    public Tensor sum(int axis) { return backend.sum(this, shape.axis(axis)); }
-
-    /** Maximum over one axis (removed). */
-    public Tensor max(int axis) {
-        if (shape.dim(axis) == 0) throw new IllegalArgumentException("max: axis " + axis + " of " + shape + " is empty");
-        return backend.max(this, shape.axis(axis));
-    }
-
     /** Sum of all elements, accumulated in double. */
     public double sumAll() {
         double s = 0;
@@ -327,17 +318,6 @@ public final class Tensor {
         Shape check = broadcastShape("sumTo", target, shape);
         if (!check.equals(shape)) throw new IllegalArgumentException("sumTo: " + shape + " is not a broadcast of " + target);
         return backend.sumTo(this, target);
-    }
-
-    /** Softmax over the last axis. */
-    public Tensor softmax() { return backend.softmax(requireRank("softmax", 1)); }
-
-    /** Log-softmax over the last axis. */
-    public Tensor logSoftmax() { return backend.logSoftmax(requireRank("logSoftmax", 1)); }
-
-    private Tensor requireRank(String op, int min) {
-        if (shape.rank() < min) throw new IllegalArgumentException(op + ": needs rank >= " + min + ", got shape " + shape);
-        return this;
     }
 
     /**
