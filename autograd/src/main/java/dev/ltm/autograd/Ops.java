@@ -98,9 +98,10 @@ public final class Ops {
 
     /** Sum of all elements, as a rank-0 tensor. */
     public static Var sum(Var a) {
-        Tensor out = a.value().backend().sumAll(a.value());
+        Backend be = a.value().backend();
+        Tensor out = be.sumAll(a.value());
         // The gradient broadcasts the rank-0 g over a's shape on a's backend (no host round trip).
-        return Var.op("sum", out, g -> a.accumulate(a.value().backend().zeros(a.shape()).add(g)), a);
+        return Var.op("sum", out, g -> a.accumulate(be.zeros(a.shape()).add(g)), a);
     }
 
     /** Mean of all elements, as a rank-0 tensor. */
@@ -194,7 +195,7 @@ public final class Ops {
         Tensor y = be.rmsNorm(x.value(), g.value(), eps, rstd);
         return Var.op("rmsNorm", y, dy -> {
             Tensor dg = g.requiresGrad() ? be.zeros(g.shape()) : null;
-            Tensor dx = x.value().backend().rmsNormBackward(x.value(), g.value(), rstd, dy, dg);
+            Tensor dx = be.rmsNormBackward(x.value(), g.value(), rstd, dy, dg);
             if (x.requiresGrad()) x.accumulate(dx);
             if (dg != null) g.accumulate(dg);
         }, x, g);
@@ -203,10 +204,11 @@ public final class Ops {
     /** Rows of table [V, H] picked by ids: [ids.length, H]. */
     public static Var embedding(Var table, int[] ids) {
         if (table.shape().rank() != 2) throw new IllegalArgumentException("embedding: table must be [V, H], got " + table.shape());
-        Tensor out = table.value().backend().embedding(table.value(), ids);
+        Backend be = table.value().backend();
+        Tensor out = be.embedding(table.value(), ids);
         return Var.op("embedding", out, g -> {
-            Tensor dt = table.value().backend().zeros(table.shape());
-            table.value().backend().embeddingBackward(dt, ids, g);
+            Tensor dt = be.zeros(table.shape());
+            be.embeddingBackward(dt, ids, g);
             table.accumulate(dt);
         }, table);
     }
@@ -218,8 +220,9 @@ public final class Ops {
             throw new IllegalArgumentException("rope: input " + s + " must be [B, T, heads, even headDim] with T = "
                     + positions.length + " positions");
         }
-        Tensor out = x.value().backend().rope(x.value(), positions, theta, false);
-        return Var.op("rope", out, g -> x.accumulate(x.value().backend().rope(g, positions, theta, true)), x);
+        Backend be = x.value().backend();
+        Tensor out = be.rope(x.value(), positions, theta, false);
+        return Var.op("rope", out, g -> x.accumulate(be.rope(g, positions, theta, true)), x);
     }
 
     /**
@@ -262,7 +265,8 @@ public final class Ops {
         }
         int v = s.dim(1);
         for (int i = 0; i < targets.length; i++) {
-            if (targets[i] >= v) throw new IllegalArgumentException("crossEntropy: target " + targets[i] + " at row " + i + " >= vocabulary " + v);
+            if (targets[i] >= v) throw new IllegalArgumentException("crossEntropy: target " + targets[i] + " at row " + i
+                    + " >= vocabulary " + v);
         }
         Backend be = logits.value().backend();
         Tensor w = weights.to(be);

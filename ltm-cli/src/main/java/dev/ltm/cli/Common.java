@@ -1,6 +1,7 @@
 package dev.ltm.cli;
 
 import dev.ltm.optim.Checkpoint;
+import dev.ltm.optim.DualRateTrainer;
 import dev.ltm.optim.FastFitter;
 import dev.ltm.tensor.Backend;
 import java.util.Arrays;
@@ -24,13 +25,23 @@ final class Common {
             if (v.length == 0) throw new NumberFormatException("empty");
             return v;
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(option + " '" + text + "': expected a comma-separated list of integers >= 0, e.g. 0,1,2,4,8,16");
+            throw new IllegalArgumentException(option + " '" + text
+                    + "': expected a comma-separated list of integers >= 0, e.g. 0,1,2,4,8,16");
         }
     }
 
     /** The fast-fit settings a checkpoint was trained with, or the spec's defaults for a model-only checkpoint. */
     static FastFitter.Settings fast(Checkpoint c) {
         return c.trainer() != null ? c.trainer().settings().fast() : FastFitter.Settings.defaults();
+    }
+
+    /**
+     * The trainer settings of {@code demo} and {@code train}: the spec's defaults with the given warmup,
+     * steps, seed and peak slow learning rate, and T_fast fast steps at peak rate {@code fastLr}.
+     */
+    static DualRateTrainer.Settings trainerSettings(int warmup, int steps, long seed, float lr, int tFast, float fastLr) {
+        return DualRateTrainer.Settings.defaults(warmup, steps, seed)
+                .withPeakLr(lr).withFast(FastFitter.Settings.defaults().withSteps(tFast).withLr(fastLr));
     }
 
     /** {@code --t-fast} or, when not given (-1), the checkpoint's T_fast. */

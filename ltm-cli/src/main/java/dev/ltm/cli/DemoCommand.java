@@ -102,8 +102,7 @@ final class DemoCommand implements Callable<Integer> {
     private LatentThoughtModel train(String label, Checkpoint.DataSpec spec, Tokenizer tok, Dataset data, int nz, Backend backend) {
         LtmConfig config = LtmConfig.builder().vocabSize(tok.vocabSize()).width(width).layers(layers).heads(4).latentCount(nz)
                 .maxSeqLen(seqLen).window(window).build();
-        DualRateTrainer.Settings settings = DualRateTrainer.Settings.defaults(steps / 10, steps, seed)
-                .withPeakLr(lr).withFast(FastFitter.Settings.defaults().withSteps(tFast).withLr(fastLr));
+        DualRateTrainer.Settings settings = Common.trainerSettings(steps / 10, steps, seed, lr, tFast, fastLr);
         LatentThoughtModel model = new LatentThoughtModel(config, new Rng(seed)).to(backend);
         System.out.printf("%s: %s, N_z=%d, %,d parameters, %d steps of %d windows, T_fast=%d%n", label,
                 TrainCommand.describe(config), nz, model.parameterCount(), steps, batch, nz == 0 ? 0 : tFast);

@@ -121,8 +121,7 @@ final class TrainCommand implements Callable<Integer> {
                 .kvHeads(kvHeads == 0 ? heads : kvHeads).latentCount(latents).maxSeqLen(seqLen).window(window).build();
         if (steps < 1) throw new IllegalArgumentException("--steps " + steps + " must be >= 1");
         if (batch < 1) throw new IllegalArgumentException("--batch " + batch + " must be >= 1");
-        DualRateTrainer.Settings settings = DualRateTrainer.Settings.defaults(warmup < 0 ? steps / 10 : warmup, steps, seed)
-                .withPeakLr(lr).withFast(FastFitter.Settings.defaults().withSteps(tFast).withLr(fastLr));
+        DualRateTrainer.Settings settings = Common.trainerSettings(warmup < 0 ? steps / 10 : warmup, steps, seed, lr, tFast, fastLr);
         Checkpoint.DataSpec spec = new Checkpoint.DataSpec(data, stories, seed, seqLen, valFraction, "concatenated");
         Dataset dataset = TrainingData.dataset(spec, tok);
         Checkpoint.Config ckpt = new Checkpoint.Config(Checkpoint.FORMAT, config, tok.name(), spec);

@@ -1,7 +1,6 @@
 package dev.ltm.tensor;
 
 import java.util.Objects;
-import java.util.concurrent.ArrayBlockingQueue;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -46,26 +45,6 @@ public final class Gemm {
     static final int NC = 1024;
     /** Below this many multiply-adds the packing costs more than it saves. */
     static final long SMALL = 32 * 1024;
-
-    /**
-     * Packing buffers kept between calls: allocating (and zeroing) up to 4 MiB per call cost 2-5% of a
-     * 1024^3 product. Each thread of {@link Parallel}'s pool keeps its own, so its buffers stay in
-     * its core's caches (a shared pool, which hands them from core to core, averaged about 4 points
-     * of peak lower on two threads, near this machine's noise); any other calling thread takes the
-     * one spare or makes its own, so the memory held does not grow with the number of threads that
-     * call sgemm. Packing writes every element the kernel reads, padding included, so stale
-     * contents are never seen.
-     */
-    private static final ThreadLocal<Workspace> POOL_WORKSPACE = ThreadLocal.withInitial(Workspace::new);
-    private static final ArrayBlockingQueue<Workspace> SPARE = new ArrayBlockingQueue<>(1);
-
-    private static final class Workspace {
-        private float[] pa = new float[0], pb = new float[0];
-        final float[] edge = new float[MR * NR];
-
-        float[] pa(int size) { return pa.length >= size ? pa : (pa = new float[size]); }
-        float[] pb(int size) { return pb.length >= size ? pb : (pb = new float[size]); }
-    }
 
     private Gemm() {}
 
@@ -160,22 +139,17 @@ public final class Gemm {
                              float[] c, int cOff, int ldc, boolean accumulate, boolean simd) {
         int passes = (k + KC - 1) / KC;
         int kcMax = (k + passes - 1) / passes;
-        if (Parallel.inPool()) {
-            blocked(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate, simd, kcMax, POOL_WORKSPACE.get());
-            return;
-        }
-        Workspace ws = SPARE.poll();
-        if (ws == null) ws = new Workspace();
+        GemmWorkspace ws = Parallel.takeGemmWorkspace();
         try {
             blocked(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate, simd, kcMax, ws);
         } finally {
-            SPARE.offer(ws); // dropped when the spare slot is taken
+            Parallel.returnGemmWorkspace(ws);
         }
     }
 
     private static void blocked(boolean transA, boolean transB, int m, int n, int k,
                                 float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
-                                float[] c, int cOff, int ldc, boolean accumulate, boolean simd, int kcMax, Workspace ws) {
+                                float[] c, int cOff, int ldc, boolean accumulate, boolean simd, int kcMax, GemmWorkspace ws) {
         float[] pa = ws.pa(roundUp(Math.min(m, MC), MR) * kcMax);
         float[] pb = ws.pb(roundUp(Math.min(n, NC), NR) * kcMax);
         float[] edge = ws.edge;
