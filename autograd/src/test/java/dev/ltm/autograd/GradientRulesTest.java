@@ -78,8 +78,10 @@ class GradientRulesTest {
 
     @Test
     void attentionRules() {
-        check("self window", v -> Ops.attention(v[0], v[1], v[2], AttentionMask.causal(3)), rand(2, 5, 2, 4), rand(2, 5, 2, 4), rand(2, 5, 2, 4));
-        check("self full gqa", v -> Ops.attention(v[0], v[1], v[2], AttentionMask.causal(6)), rand(1, 6, 4, 3), rand(1, 6, 2, 3), rand(1, 6, 2, 3));
+        check("self window", v -> Ops.attention(v[0], v[1], v[2], AttentionMask.causal(3)), rand(2, 5, 2, 4), rand(2, 5, 2, 4),
+                rand(2, 5, 2, 4));
+        check("self full gqa", v -> Ops.attention(v[0], v[1], v[2], AttentionMask.causal(6)), rand(1, 6, 4, 3), rand(1, 6, 2, 3),
+                rand(1, 6, 2, 3));
         check("cross", v -> Ops.attention(v[0], v[1], v[2], AttentionMask.none()), rand(2, 5, 2, 4), rand(2, 3, 1, 4), rand(2, 3, 1, 4));
     }
 
@@ -135,7 +137,8 @@ class GradientRulesTest {
         assertThatThrownBy(() -> Ops.rmsNorm(Var.constant(rand(2, 3)), Var.constant(rand(4)), 1e-5f))
                 .hasMessageContaining("rmsNorm").hasMessageContaining("[2, 3]").hasMessageContaining("[4]");
         assertThatThrownBy(() -> Ops.attention(Var.constant(rand(1, 4, 3, 2)), Var.constant(rand(1, 4, 2, 2)),
-                Var.constant(rand(1, 4, 2, 2)), AttentionMask.causal(2))).hasMessageContaining("attention").hasMessageContaining("[1, 4, 3, 2]");
+                Var.constant(rand(1, 4, 2, 2)),
+                        AttentionMask.causal(2))).hasMessageContaining("attention").hasMessageContaining("[1, 4, 3, 2]");
         assertThatThrownBy(() -> Ops.crossEntropy(Var.constant(rand(2, 3)), new int[] {0, 3}, new float[] {1, 1}))
                 .hasMessageContaining("crossEntropy").hasMessageContaining("target 3");
         assertThatThrownBy(() -> Tape.backward(Ops.exp(Var.param(rand(2))))).hasMessageContaining("one element");

@@ -40,10 +40,12 @@ final class CompareBench implements Runnable {
     @Option(names = "--batch", defaultValue = "8", description = "sequences per batch (default ${DEFAULT-VALUE}).") int batch;
     @Option(names = "--vocab", defaultValue = "258", description = "vocabulary, 258 = byte-level (default ${DEFAULT-VALUE}).") int vocab;
     @Option(names = "--gemm-size", defaultValue = "1024", description = "matmul m = n = k (default ${DEFAULT-VALUE}).") int gemmSize;
-    @Option(names = "--rounds", defaultValue = "3", description = "alternating rounds per comparison (default ${DEFAULT-VALUE}).") int rounds;
+    @Option(names = "--rounds", defaultValue = "3",
+            description = "alternating rounds per comparison (default ${DEFAULT-VALUE}).") int rounds;
     @Option(names = "--torch-prefix", description = "also let PyTorch's fast fit compute the z-independent prefix once per fit"
             + " (default: PyTorch runs the whole forward every step, weights not requiring grad).") boolean torchPrefix;
-    @Option(names = "--device", defaultValue = "cpu", description = "backend of our side: cpu, opencl or opencl:N (default ${DEFAULT-VALUE}).")
+    @Option(names = "--device", defaultValue = "cpu",
+            description = "backend of our side: cpu, opencl or opencl:N (default ${DEFAULT-VALUE}).")
     String device;
     @Option(names = "--only", defaultValue = "all", description = "all, gemm, fit or train (default ${DEFAULT-VALUE}).") String only;
 
@@ -69,11 +71,13 @@ final class CompareBench implements Runnable {
             throw new ParameterException(spec.commandLine(), "compare: " + e.getMessage());
         }
         try (NDManager nd = TorchEngine.start(threads)) {
-            System.out.printf(Locale.ROOT, "bench compare: ours on " + backend.name() + " with %d threads (ltm.threads), pytorch %s on %d intra-op threads;"
+            System.out.printf(Locale.ROOT, "bench compare: ours on " + backend.name()
+                    + " with %d threads (ltm.threads), pytorch %s on %d intra-op threads;"
                     + " OMP_WAIT_POLICY=%s; %d alternating rounds after warm-up; medians%n", threads, nd.getEngine().getVersion(),
                     TorchEngine.threads(), TorchEngine.ompWaitPolicy(), rounds);
             System.out.println("model: " + size + " T_fast=" + tFast + " window=full, pytorch fast fit "
-                    + (torchPrefix ? "reuses the z-independent prefix" : "runs the whole forward each step") + ", weights requires_grad=False");
+                    + (torchPrefix ? "reuses the z-independent prefix" : "runs the whole forward each step")
+                            + ", weights requires_grad=False");
             double r0 = Double.NaN, r1 = Double.NaN, r2 = Double.NaN;
             if (only.equals("all") || only.equals("gemm")) r0 = gemm(nd).ratio();
             if (only.equals("all") || only.equals("fit")) r1 = fastFit(fx, nd).ratio();

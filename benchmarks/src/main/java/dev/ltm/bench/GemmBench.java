@@ -29,7 +29,8 @@ final class GemmBench implements Runnable {
             defaultValue = "5")
     int reps;
 
-    @Option(names = "--device", description = "cpu, opencl or opencl:N (default ${DEFAULT-VALUE}); a device is timed beside the CPU engine.",
+    @Option(names = "--device",
+            description = "cpu, opencl or opencl:N (default ${DEFAULT-VALUE}); a device is timed beside the CPU engine.",
             defaultValue = "cpu")
     String device;
 

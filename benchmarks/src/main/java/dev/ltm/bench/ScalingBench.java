@@ -26,14 +26,16 @@ import picocli.CommandLine.Spec;
  * Writes a PNG of time against T_fast.
  */
 @Command(name = "scaling", mixinStandardHelpOptions = true,
-        description = "Fast-fit time over a grid per axis (T_fast, L, N, N_z, H): fitted exponent vs spec section 4; PNG of time vs T_fast.")
+        description = "Fast-fit time over a grid per axis (T_fast, L, N, N_z, H): fitted exponent vs spec section 4; "
+                + "PNG of time vs T_fast.")
 final class ScalingBench implements Runnable {
     @Spec CommandSpec spec;
 
     @Option(names = "--out", defaultValue = "target/bench/scaling-tfast.png", description = "PNG path (default ${DEFAULT-VALUE}).")
     Path out;
 
-    @Option(names = "--passes", defaultValue = "3", description = "passes over the whole grid; each point keeps its best (default ${DEFAULT-VALUE}).")
+    @Option(names = "--passes", defaultValue = "3",
+            description = "passes over the whole grid; each point keeps its best (default ${DEFAULT-VALUE}).")
     int passes;
 
     /** Each timing runs fits back to back for at least this long. */

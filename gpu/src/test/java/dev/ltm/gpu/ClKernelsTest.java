@@ -242,7 +242,8 @@ class ClKernelsTest {
                 }
             }
             try (ClBuffer dX = ctx.buffer(x); ClBuffer dG = ctx.buffer(g); ClBuffer dY = ctx.buffer(n);
-                 ClBuffer dDy = ctx.buffer(dy); ClBuffer dDx = ctx.buffer(n); ClBuffer dDg = ctx.buffer(dg0); ClBuffer dR = ctx.buffer(rows)) {
+                 ClBuffer dDy = ctx.buffer(dy); ClBuffer dDx = ctx.buffer(n); ClBuffer dDg = ctx.buffer(dg0);
+                 ClBuffer dR = ctx.buffer(rows)) {
                 ops.rmsNormForward(dX, dG, dY, dR, rows, cols, eps);
                 assertClose("rmsnorm " + rows + "x" + cols, dY.toFloats(), y, TOL);
                 assertClose("rmsnorm rstd", dR.toFloats(), rstd, TOL);

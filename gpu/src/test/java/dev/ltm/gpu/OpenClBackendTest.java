@@ -129,7 +129,8 @@ class OpenClBackendTest {
         same("sumAll", cl.sumAll(dev(a)), CPU.sumAll(a), TOL);
         Tensor big = rand(1, 1237);
         same("sumAll many", cl.sumAll(dev(big)), CPU.sumAll(big), TOL);
-        for (Shape target : new Shape[] {Shape.of(7), Shape.of(5, 1), Shape.of(3, 1, 7), Shape.of(1, 1, 1), Shape.of(), Shape.of(3, 5, 7)}) {
+        for (Shape target : new Shape[] {Shape.of(7), Shape.of(5, 1), Shape.of(3, 1, 7), Shape.of(1, 1, 1), Shape.of(),
+                Shape.of(3, 5, 7)}) {
             same("sumTo " + target, dev(a).sumTo(target), a.sumTo(target), TOL);
         }
     }

@@ -17,17 +17,20 @@ import picocli.CommandLine.Option;
 
 /** {@code ltm eval}: the bound per token and the perplexity bound for a list of T_fast values (spec section 3). */
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Evaluate a checkpoint: fit the posterior of each sequence for T_fast steps and report NELBO/token and the perplexity bound.")
+        description = "Evaluate a checkpoint: fit the posterior of each sequence for T_fast steps and report NELBO/token "
+                + "and the perplexity bound.")
 final class EvalCommand implements Callable<Integer> {
     @Option(names = "--checkpoint", required = true, description = "Checkpoint folder.")
     Path checkpoint;
-    @Option(names = "--data", description = "A .txt/.md/.jsonl file or folder; default: the validation split of the checkpoint's own training data.")
+    @Option(names = "--data",
+            description = "A .txt/.md/.jsonl file or folder; default: the validation split of the checkpoint's own training data.")
     String data;
     @Option(names = "--t-fast", description = "Comma-separated T_fast values, e.g. 0,1,2,4,8,16,32; default: the checkpoint's T_fast.")
     String tFast;
     @Option(names = "--batch", defaultValue = "8", description = "Sequences per fit (default: ${DEFAULT-VALUE}).")
     int batch;
-    @Option(names = "--max-batches", defaultValue = "0", description = "Evaluate at most this many batches, 0 = all (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--max-batches", defaultValue = "0",
+            description = "Evaluate at most this many batches, 0 = all (default: ${DEFAULT-VALUE}).")
     int maxBatches;
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the fits (default: ${DEFAULT-VALUE}).")
     long seed;
@@ -57,9 +60,12 @@ final class EvalCommand implements Callable<Integer> {
     /** The evaluation windows: the given corpus packed at the checkpoint's length, or its own validation split. */
     private Packing.Packed windows(Checkpoint c) {
         int seqLen = c.config().data() != null ? c.config().data().seqLen() : c.config().model().maxSeqLen();
-        if (data != null) return Packing.packConcatenated(TrainingData.documents(new Checkpoint.DataSpec(data, 0, 0, seqLen, 0, "concatenated")), c.tokenizer(), seqLen);
+        if (data != null) return Packing.packConcatenated(TrainingData.documents(new Checkpoint.DataSpec(data, 0, 0, seqLen, 0,
+                "concatenated")), c.tokenizer(), seqLen);
         Checkpoint.DataSpec spec = c.config().data();
-        if (spec == null || spec.source().startsWith("memory:")) throw new DataException("the checkpoint names no corpus of its own: give --data");
+        if (spec == null || spec.source().startsWith("memory:")) {
+            throw new DataException("the checkpoint names no corpus of its own: give --data");
+        }
         Packing.Packed val = TrainingData.dataset(spec, c.tokenizer()).validation();
         if (val.size() == 0) throw new DataException("the checkpoint's data has no validation split (--val-fraction 0): give --data");
         return val;

@@ -18,11 +18,13 @@ import picocli.CommandLine.Option;
 
 /** {@code ltm probe}: reconstruction with the fitted thoughts of layers 1..k only (spec section 3). */
 @Command(name = "probe", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Probe what each layer's thoughts carry: fit z per document, keep z of layers 1..k (others zero) and report accuracy and NLL.")
+        description = "Probe what each layer's thoughts carry: fit z per document, keep z of layers 1..k (others zero) "
+                + "and report accuracy and NLL.")
 final class ProbeCommand implements Callable<Integer> {
     @Option(names = "--checkpoint", required = true, description = "Checkpoint folder.")
     Path checkpoint;
-    @Option(names = "--data", description = "A .txt/.md/.jsonl file or folder, one window per document; default: the checkpoint's validation documents.")
+    @Option(names = "--data",
+            description = "A .txt/.md/.jsonl file or folder, one window per document; default: the checkpoint's validation documents.")
     String data;
     @Option(names = "--t-fast", defaultValue = "-1", description = "Fast steps per fit; default: the checkpoint's T_fast.")
     int tFast;
@@ -38,7 +40,8 @@ final class ProbeCommand implements Callable<Integer> {
 
     @Override public Integer call() {
         Backend backend = device.select();
-        if (batch < 1 || maxDocs < 1) throw new IllegalArgumentException("--batch " + batch + " and --max-docs " + maxDocs + " must be >= 1");
+        if (batch < 1 || maxDocs < 1) throw new IllegalArgumentException("--batch " + batch + " and --max-docs " + maxDocs
+                + " must be >= 1");
         Checkpoint c = Common.load(checkpoint, backend);
         int layerCount = c.config().model().layers();
         List<LayerSet> sets = new ArrayList<>();
@@ -50,7 +53,8 @@ final class ProbeCommand implements Callable<Integer> {
         try (Progress progress = new Progress("probe", 0, batches.size())) {
             report = prober.probe(batches, sets, i -> progress.update(i + 1, ""));
         }
-        System.out.printf("%d documents, T_fast %d, z of the layers listed kept, the others set to their prior mean 0%n", docs.size(), report.tFast());
+        System.out.printf("%d documents, T_fast %d, z of the layers listed kept, the others set to their prior mean 0%n", docs.size(),
+                report.tFast());
         System.out.print(report.table());
         return 0;
     }
@@ -61,7 +65,9 @@ final class ProbeCommand implements Callable<Integer> {
             all = TrainingData.documents(new Checkpoint.DataSpec(data, 0, 0, 1, 0, "per_document"));
         } else {
             Checkpoint.DataSpec spec = c.config().data();
-            if (spec == null || spec.source().startsWith("memory:")) throw new DataException("the checkpoint names no corpus of its own: give --data");
+            if (spec == null || spec.source().startsWith("memory:")) {
+                throw new DataException("the checkpoint names no corpus of its own: give --data");
+            }
             List<String> docs = TrainingData.documents(spec);
             if (spec.valFraction() > 0 && docs.size() > 1) {
                 List<String> val = new ArrayList<>();

@@ -88,12 +88,14 @@ class CliTest {
 
     @Test
     void generateContinuesAPromptOrDrawsFromThePrior() {
-        Outcome conditioned = run("generate", "--checkpoint", trained.toString(), "--prompt", "Tom", "--max-tokens", "5", "--temperature", "0",
+        Outcome conditioned = run("generate", "--checkpoint", trained.toString(), "--prompt", "Tom", "--max-tokens", "5", "--temperature",
+                "0",
                 "--z-layers", "1");
         assertThat(conditioned.code()).as(conditioned.err()).isZero();
         assertThat(conditioned.out()).startsWith("Tom");
         assertThat(conditioned.err()).contains("z fitted on the prompt").contains("layers 1");
-        Outcome prior = run("generate", "--checkpoint", trained.toString(), "--max-tokens", "5", "--top-k", "5", "--top-p", "0.9", "--z-scale", "0.5");
+        Outcome prior = run("generate", "--checkpoint", trained.toString(), "--max-tokens", "5", "--top-k", "5", "--top-p", "0.9",
+                "--z-scale", "0.5");
         assertThat(prior.code()).as(prior.err()).isZero();
         assertThat(prior.err()).contains("0.50 * N(0, I)");
     }
@@ -158,7 +160,8 @@ class CliTest {
         run(train(tmp.resolve("o5"), "--latents", "5")).isOneLineError("latentCount 5 must be divisible by layers 2");
         run(train(tmp.resolve("o6"), "--tokenizer", "words")).isOneLineError("unknown name 'words'");
         run(train(tmp.resolve("o7"), "--steps", "x")).isOneLineError("--steps");
-        run("generate", "--checkpoint", trained.toString(), "--prompt", "a".repeat(40)).isOneLineError("the prompt is 41 tokens with BOS, the context holds 32");
+        run("generate", "--checkpoint", trained.toString(), "--prompt",
+                "a".repeat(40)).isOneLineError("the prompt is 41 tokens with BOS, the context holds 32");
         run("generate", "--checkpoint", trained.toString(), "--z-layers", "1,3").isOneLineError("layer 3 is outside 1..2");
         run("generate", "--checkpoint", trained.toString(), "--top-p", "0").isOneLineError("topP");
         run("eval", "--checkpoint", trained.toString(), "--t-fast", "1,x").isOneLineError("--t-fast '1,x'");

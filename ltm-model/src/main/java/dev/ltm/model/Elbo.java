@@ -18,7 +18,8 @@ public record Elbo(double[] nll, double[] kl, int[] tokens) {
     /** Checks that the three arrays have one entry per sequence. */
     public Elbo {
         if (nll.length != kl.length || nll.length != tokens.length) {
-            throw new IllegalArgumentException("Elbo: " + nll.length + " NLLs, " + kl.length + " KLs, " + tokens.length + " token counts differ");
+            throw new IllegalArgumentException("Elbo: " + nll.length + " NLLs, " + kl.length + " KLs, " + tokens.length
+                    + " token counts differ");
         }
     }
 

@@ -190,7 +190,8 @@ public final class LatentThoughtModel {
         for (int i = 0; i < b; i++) {
             for (int j = 0; j < t; j++) {
                 int id = tokens[i][j];
-                if (id < 0 || id >= v) throw new IllegalArgumentException("embed: token " + id + " at [" + i + ", " + j + "] outside vocabulary " + v);
+                if (id < 0 || id >= v) throw new IllegalArgumentException("embed: token " + id + " at [" + i + ", " + j
+                        + "] outside vocabulary " + v);
                 ids[i * t + j] = id;
             }
         }
@@ -214,7 +215,8 @@ public final class LatentThoughtModel {
         if (tokens.length == 0 || tokens[0].length == 0) throw new IllegalArgumentException("forward: empty token batch");
         int t = tokens[0].length;
         for (int[] row : tokens) {
-            if (row.length != t) throw new IllegalArgumentException("forward: token rows of lengths " + t + " and " + row.length + " differ");
+            if (row.length != t) throw new IllegalArgumentException("forward: token rows of lengths " + t + " and " + row.length
+                    + " differ");
         }
         if (t > config.maxSeqLen()) throw new IllegalArgumentException("forward: " + t + " tokens exceed maxSeqLen " + config.maxSeqLen());
         int[] pos = new int[t];
@@ -224,7 +226,8 @@ public final class LatentThoughtModel {
 
     private void checkThoughts(Var z, int batch) {
         if (config.latentCount() == 0) {
-            if (z != null && z.value().size() != 0) throw new IllegalArgumentException("forward: z " + z.shape() + " given to a model with N_z = 0");
+            if (z != null && z.value().size() != 0) throw new IllegalArgumentException("forward: z " + z.shape()
+                    + " given to a model with N_z = 0");
             return;
         }
         Shape want = Shape.of(batch, config.layers(), config.latentsPerLayer(), config.width());

@@ -55,7 +55,8 @@ public final class Posterior {
     public static Posterior persistent(LtmConfig c, Tensor initialMu, Rng rng) {
         int[] dims = zDims(c, initialMu.shape().dim(0));
         if (!initialMu.shape().equals(Shape.of(dims))) {
-            throw new IllegalArgumentException("Posterior: initial mu " + initialMu.shape() + ", expected [B, L, m, H] = " + Shape.of(dims));
+            throw new IllegalArgumentException("Posterior: initial mu " + initialMu.shape() + ", expected [B, L, m, H] = "
+                    + Shape.of(dims));
         }
         Tensor logvar = Tensor.randn(rng, -5, 0.1, dims).to(initialMu.backend());
         Tensor eps = Tensor.randn(rng, 0, 1, dims).to(initialMu.backend());

@@ -37,7 +37,8 @@ public record TokenBatch(int[][] inputs, int[][] targets) {
         int[][] in = new int[sequences.length][], out = new int[sequences.length][];
         for (int b = 0; b < sequences.length; b++) {
             int[] s = sequences[b];
-            if (s.length < 2) throw new IllegalArgumentException("TokenBatch.shifted: row " + b + " has " + s.length + " tokens, needs >= 2");
+            if (s.length < 2) throw new IllegalArgumentException("TokenBatch.shifted: row " + b + " has " + s.length
+                    + " tokens, needs >= 2");
             in[b] = Arrays.copyOf(s, s.length - 1);
             for (int t = 0; t < in[b].length; t++) in[b][t] = Math.max(0, in[b][t]);
             out[b] = Arrays.copyOfRange(s, 1, s.length);

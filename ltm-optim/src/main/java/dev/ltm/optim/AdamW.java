@@ -90,7 +90,8 @@ public final class AdamW {
             if (t == null) throw new IllegalArgumentException("AdamW.loadState: moment '" + e.getKey() + "' is missing");
             Shape want = e.getValue().shape();
             if (!t.shape().equals(want)) {
-                throw new IllegalArgumentException("AdamW.loadState: moment '" + e.getKey() + "' has shape " + t.shape() + ", expected " + want);
+                throw new IllegalArgumentException("AdamW.loadState: moment '" + e.getKey() + "' has shape " + t.shape() + ", expected "
+                        + want);
             }
         }
         for (String name : state.keySet()) {

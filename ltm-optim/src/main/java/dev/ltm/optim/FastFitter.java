@@ -68,7 +68,8 @@ public final class FastFitter {
     /** Spec 2, step 1 happened in the caller (the posterior's start); this runs steps 2 and 3. */
     private Result fit(TokenBatch batch, Posterior q) {
         if (q.batchSize() != batch.batchSize()) {
-            throw new IllegalArgumentException("FastFitter: posterior of " + q.batchSize() + " sequences for a batch of " + batch.batchSize());
+            throw new IllegalArgumentException("FastFitter: posterior of " + q.batchSize() + " sequences for a batch of "
+                    + batch.batchSize());
         }
         Params frozen = Params.frozen(model);
         LatentThoughtModel.Prefix prefix = model.prefix(frozen, batch.inputs());

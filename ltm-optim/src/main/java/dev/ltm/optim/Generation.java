@@ -26,7 +26,8 @@ public final class Generation {
         /** Checks the ranges. */
         public Options {
             if (maxTokens < 0) throw new IllegalArgumentException("generate: max tokens " + maxTokens + " must be >= 0");
-            if (!(zScale >= 0) || Double.isInfinite(zScale)) throw new IllegalArgumentException("generate: z scale " + zScale + " must be finite and >= 0");
+            if (!(zScale >= 0) || Double.isInfinite(zScale)) throw new IllegalArgumentException("generate: z scale " + zScale
+                    + " must be finite and >= 0");
             if (tFast < 0) throw new IllegalArgumentException("generate: T_fast " + tFast + " must be >= 0");
             if (sampling == null) throw new IllegalArgumentException("generate: sampling is missing");
             if (zLayers == null) zLayers = "all";
@@ -42,7 +43,8 @@ public final class Generation {
         public Options withSampling(Sampling s) { return new Options(maxTokens, s, zMean, zScale, zLayers, seed, tFast, stopAtEos); }
 
         /** These options keeping only the thoughts of {@code layers} (1-based text such as "1-3"). */
-        public Options withZLayers(String layers) { return new Options(maxTokens, sampling, zMean, zScale, layers, seed, tFast, stopAtEos); }
+        public Options withZLayers(String layers) { return new Options(maxTokens, sampling, zMean, zScale, layers, seed, tFast,
+                stopAtEos); }
 
         /** These options with another seed. */
         public Options withSeed(long s) { return new Options(maxTokens, sampling, zMean, zScale, zLayers, s, tFast, stopAtEos); }

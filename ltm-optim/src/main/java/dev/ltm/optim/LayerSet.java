@@ -18,7 +18,8 @@ public record LayerSet(int layerCount, int[] layers) {
             if (layers[i] < 0 || layers[i] >= layerCount) {
                 throw new IllegalArgumentException("layers: layer " + (layers[i] + 1) + " is outside 1.." + layerCount);
             }
-            if (i > 0 && layers[i] <= layers[i - 1]) throw new IllegalArgumentException("layers: " + Arrays.toString(layers) + " must be sorted and distinct");
+            if (i > 0 && layers[i] <= layers[i - 1]) throw new IllegalArgumentException("layers: " + Arrays.toString(layers)
+                    + " must be sorted and distinct");
         }
     }
 
@@ -50,7 +51,8 @@ public record LayerSet(int layerCount, int[] layers) {
             if (lo > hi) throw new IllegalArgumentException("layers '" + text + "': range " + p + " runs backwards");
             for (int l = lo; l <= hi; l++) {
                 if (l < 1 || l > layerCount) {
-                    throw new IllegalArgumentException("layers '" + text + "': layer " + l + " is outside 1.." + layerCount + " (the model has " + layerCount + " layers)");
+                    throw new IllegalArgumentException("layers '" + text + "': layer " + l + " is outside 1.." + layerCount
+                            + " (the model has " + layerCount + " layers)");
                 }
                 set.set(l - 1);
             }
@@ -62,7 +64,8 @@ public record LayerSet(int layerCount, int[] layers) {
         try {
             return Integer.parseInt(s.strip());
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("layers '" + text + "': '" + s.strip() + "' is not a layer number; expected e.g. 1-3, 1,4, all or none");
+            throw new IllegalArgumentException("layers '" + text + "': '" + s.strip()
+                    + "' is not a layer number; expected e.g. 1-3, 1,4, all or none");
         }
     }
 

@@ -34,7 +34,10 @@ public final class Ltm {
         this.data = data;
     }
 
-    /** A fresh model of {@code config} with weights drawn from {@code seed}, for the tokenizer named {@code tokenizer} ("byte" or "gpt2"). */
+    /**
+     * A fresh model of {@code config} with weights drawn from {@code seed}, for the tokenizer named
+     * {@code tokenizer} ("byte" or "gpt2").
+     */
     public static Ltm create(LtmConfig config, String tokenizer, long seed) {
         return new Ltm(new LatentThoughtModel(config, new Rng(seed)), Tokenizers.byName(tokenizer), null);
     }

@@ -46,7 +46,9 @@ public final class Prober {
 
     /** A prober of {@code model} fitting with {@code fast}, seeded by {@code seed}. */
     public Prober(LatentThoughtModel model, FastFitter.Settings fast, long seed) {
-        if (model.config().latentCount() == 0) throw new IllegalArgumentException("probe: the model has no thoughts (N_z = 0), nothing to probe");
+        if (model.config().latentCount() == 0) {
+            throw new IllegalArgumentException("probe: the model has no thoughts (N_z = 0), nothing to probe");
+        }
         this.model = model;
         this.fitter = new FastFitter(model, fast);
         this.seed = seed;
@@ -62,7 +64,8 @@ public final class Prober {
         List<LayerSet> sets = new ArrayList<>();
         for (int k = 0; k <= layers; k++) sets.add(LayerSet.prefix(layers, k));
         for (LayerSet s : extraSets) {
-            if (s.layerCount() != layers) throw new IllegalArgumentException("probe: layer set for " + s.layerCount() + " layers, the model has " + layers);
+            if (s.layerCount() != layers) throw new IllegalArgumentException("probe: layer set for " + s.layerCount()
+                    + " layers, the model has " + layers);
             sets.add(s);
         }
         long[] correct = new long[sets.size()];
@@ -86,7 +89,8 @@ public final class Prober {
         if (tokens == 0) throw new IllegalArgumentException("probe: the sequences hold no predicted tokens");
         List<Row> rows = new ArrayList<>();
         for (int s = 0; s < sets.size(); s++) rows.add(new Row(sets.get(s), (double) correct[s] / tokens, nll[s] / tokens, tokens));
-        return new Report(fitter.settings().steps(), List.copyOf(rows.subList(0, layers + 1)), List.copyOf(rows.subList(layers + 1, rows.size())));
+        return new Report(fitter.settings().steps(), List.copyOf(rows.subList(0, layers + 1)),
+                List.copyOf(rows.subList(layers + 1, rows.size())));
     }
 
     /** Predicted positions of {@code batch} where the argmax of logits [B, T, V] is the target. */

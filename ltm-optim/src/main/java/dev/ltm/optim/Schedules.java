@@ -26,7 +26,8 @@ public final class Schedules {
      * so fastLr at s = 0 and never quite fastLr/10.
      */
     public static float fastCosine(int step, int tFast, float fastLr) {
-        if (step < 0 || step >= tFast) throw new IllegalArgumentException("fastCosine: step " + step + " outside [0, T_fast " + tFast + ")");
+        if (step < 0 || step >= tFast) throw new IllegalArgumentException("fastCosine: step " + step + " outside [0, T_fast " + tFast
+                + ")");
         double min = fastLr / 10.0;
         return (float) (min + (fastLr - min) * (1 + Math.cos(Math.PI * step / tFast)) / 2);
     }

@@ -91,7 +91,8 @@ class DualRateTrainerTest {
         resumed.step(data.get(2));
         resumed.step(data.get(3));
         whole.parameters().forEach((name, t) -> assertThat(resumedModel.parameters().get(name).data()).as(name).containsExactly(t.data()));
-        straight.optimizerState().forEach((name, t) -> assertThat(resumed.optimizerState().get(name).data()).as(name).containsExactly(t.data()));
+        straight.optimizerState().forEach((name, t) ->
+                assertThat(resumed.optimizerState().get(name).data()).as(name).containsExactly(t.data()));
     }
 
     @Test

@@ -31,7 +31,8 @@ public final class Backends {
             return CpuBackend.INSTANCE;
         }
         if (family.equals("opencl")) {
-            System.err.println("ltm: device " + spec + " is not available (the gpu module is not on the class path); using the CPU backend");
+            System.err.println("ltm: device " + spec
+                    + " is not available (the gpu module is not on the class path); using the CPU backend");
             return CpuBackend.INSTANCE;
         }
         throw new IllegalArgumentException("device '" + spec + "': unknown; expected cpu, opencl or opencl:N");

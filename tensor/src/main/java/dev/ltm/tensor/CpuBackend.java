@@ -415,7 +415,8 @@ public final class CpuBackend implements Backend {
             if (Simd.ENABLED) {
                 int len = Simd.F.length();
                 for (; i + len <= hi; i += len) {
-                    FloatVector.fromArray(Simd.F, y, i).fma(FloatVector.broadcast(Simd.F, s), FloatVector.fromArray(Simd.F, x, i)).intoArray(x, i);
+                    FloatVector.fromArray(Simd.F, y, i).fma(FloatVector.broadcast(Simd.F, s),
+                            FloatVector.fromArray(Simd.F, x, i)).intoArray(x, i);
                 }
             }
             for (; i < hi; i++) x[i] += s * y[i];

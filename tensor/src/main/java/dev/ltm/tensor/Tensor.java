@@ -234,7 +234,8 @@ public final class Tensor {
         int infer = -1, known = 1;
         for (int i = 0; i < d.length; i++) {
             if (d[i] == -1) {
-                if (infer >= 0) throw new IllegalArgumentException("reshape " + shape + " to " + Arrays.toString(dims) + ": more than one -1");
+                if (infer >= 0) throw new IllegalArgumentException("reshape " + shape + " to " + Arrays.toString(dims)
+                        + ": more than one -1");
                 infer = i;
             } else known *= d[i];
         }
@@ -258,7 +259,8 @@ public final class Tensor {
             int x = i - (r - a.rank()) >= 0 ? a.dim(i - (r - a.rank())) : 1;
             int y = i - (r - b.rank()) >= 0 ? b.dim(i - (r - b.rank())) : 1;
             if (x != y && x != 1 && y != 1) {
-                throw new IllegalArgumentException(op + ": shapes " + a + " and " + b + " do not broadcast (axis " + i + ": " + x + " vs " + y + ")");
+                throw new IllegalArgumentException(op + ": shapes " + a + " and " + b + " do not broadcast (axis " + i + ": " + x + " vs "
+                        + y + ")");
             }
             d[i] = x == 1 ? y : x;
         }
@@ -412,7 +414,8 @@ public final class Tensor {
             total += s;
         }
         if (total != shape.dim(ax)) {
-            throw new IllegalArgumentException("split: sizes " + Arrays.toString(sizes) + " add to " + total + ", axis " + axis + " of " + shape + " has " + shape.dim(ax));
+            throw new IllegalArgumentException("split: sizes " + Arrays.toString(sizes) + " add to " + total + ", axis " + axis + " of "
+                    + shape + " has " + shape.dim(ax));
         }
         Tensor[] out = new Tensor[sizes.length];
         for (int i = 0, at = 0; i < sizes.length; at += sizes[i], i++) out[i] = backend.slice(this, ax, at, at + sizes[i]);

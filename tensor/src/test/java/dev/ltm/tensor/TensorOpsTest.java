@@ -216,7 +216,8 @@ class TensorOpsTest {
         Tensor table = rand(7, 3);
         Tensor e = table.backend().embedding(table, new int[] {6, 0, 6});
         assertThat(e.get(2, 1)).isEqualTo(table.get(6, 1));
-        assertThatThrownBy(() -> table.backend().embedding(table, new int[] {7})).hasMessageContaining("embedding").hasMessageContaining("7");
+        assertThatThrownBy(() -> table.backend().embedding(table,
+                new int[] {7})).hasMessageContaining("embedding").hasMessageContaining("7");
     }
 
     @Test
@@ -257,7 +258,8 @@ class TensorOpsTest {
     void badInputNamesTheOpAndBothShapes() {
         Tensor a = rand(4, 8), b = rand(7, 3);
         assertThatThrownBy(() -> a.matmul(b)).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("matmul").hasMessageContaining("[4, 8]").hasMessageContaining("[7, 3]").hasMessageContaining("8 and 7");
+                .hasMessageContaining("matmul").hasMessageContaining("[4, 8]").hasMessageContaining("[7, 3]")
+                .hasMessageContaining("8 and 7");
         assertThatThrownBy(() -> a.add(rand(3))).hasMessageContaining("add").hasMessageContaining("[4, 8]").hasMessageContaining("[3]");
         assertThatThrownBy(() -> rand(8).matmul(a)).hasMessageContaining("matmul").hasMessageContaining("rank");
         assertThatThrownBy(() -> Tensor.zeros(3, -1)).hasMessageContaining("negative size -1");

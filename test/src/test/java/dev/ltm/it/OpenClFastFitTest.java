@@ -75,7 +75,8 @@ class OpenClFastFitTest {
         double want = a.elbo().totalNelbo(), got = b.elbo().totalNelbo();
         assertThat(Math.abs(got - want) / Math.abs(want)).as("NELBO cpu %s vs opencl %s", want, got).isLessThan(1e-4);
         for (int i = 0; i < 3; i++) {
-            assertThat(b.elbo().nelbo(i)).as("NELBO of sequence %d", i).isCloseTo(a.elbo().nelbo(i), within(1e-4 * Math.abs(a.elbo().nelbo(i))));
+            assertThat(b.elbo().nelbo(i)).as("NELBO of sequence %d", i).isCloseTo(a.elbo().nelbo(i),
+                    within(1e-4 * Math.abs(a.elbo().nelbo(i))));
         }
         assertThat(a.elbo().totalKl()).isGreaterThan(0);
         assertClose("mu", b.mu().toArray(), a.mu().toArray(), 1e-3);

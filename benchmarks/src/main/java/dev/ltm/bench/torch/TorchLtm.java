@@ -241,7 +241,8 @@ public final class TorchLtm {
         NDArray mu = TorchEngine.nd(m, mu0), logvar = TorchEngine.nd(m, logvar0), eps = TorchEngine.nd(m, eps0);
         mu.setRequiresGradient(true);
         logvar.setRequiresGradient(true);
-        TorchAdamW opt = new TorchAdamW(List.of(new TorchAdamW.Param(mu, fast.weightDecay()), new TorchAdamW.Param(logvar, fast.weightDecay())),
+        TorchAdamW opt = new TorchAdamW(List.of(new TorchAdamW.Param(mu, fast.weightDecay()),
+                new TorchAdamW.Param(logvar, fast.weightDecay())),
                 fast.beta1(), fast.beta2(), fast.eps(), m, false);
         // Weights require no gradient, so the prefix records no graph: computed once it is a constant.
         NDArray prefix = reusePrefix ? prefix(batch.inputs()) : null;
