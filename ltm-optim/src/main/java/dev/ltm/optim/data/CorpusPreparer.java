@@ -30,7 +30,7 @@ public final class CorpusPreparer {
         public static Options defaults() { return new Options(TextSource.DEFAULT_FIELD, 1L << 30); }
     }
 
-    /** Progress, reported after each MiB read. */
+    /** Progress, reported after each 256 KiB read. */
     @FunctionalInterface
     public interface Listener {
         /** {@code bytesRead} of {@code totalBytes} of source read, giving {@code documents} documents and {@code tokens} tokens so far. */

@@ -15,7 +15,7 @@ import java.util.List;
 
 /**
  * The documents of a text source, as {@link TextSource#load} reads them (same files, order, UTF-8
- * checks, BOM and blank rules, same error messages), streamed: a file is decoded 1 MiB at a time, a
+ * checks, BOM and blank rules, same error messages), streamed: a file is decoded 256 KiB at a time, a
  * {@code .txt}/{@code .md} document reaches the sink in chunks of about {@code chunkChars}
  * characters, a JSONL document one line at a time. Memory stays bounded by the chunk (or by the
  * longest JSONL line), however large the files.
@@ -29,9 +29,9 @@ import java.util.List;
  */
 final class TextStream {
     /** Characters per chunk by default. */
-    static final int CHUNK_CHARS = 1 << 18;
+    static final int CHUNK_CHARS = 1 << 16;
 
-    private static final int READ_BYTES = 1 << 20;
+    private static final int READ_BYTES = 1 << 18;
 
     /** Receives documents: {@code begin}, one or more {@code text} chunks, {@code end}; and the bytes read so far. */
     interface Sink {
