@@ -14,7 +14,8 @@ import picocli.CommandLine.Option;
 @Command(name = "prepare", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Tokenize a .txt/.md/.jsonl file or folder once, streaming, into token shards plus a document index and a manifest.")
 final class PrepareCommand implements Callable<Integer> {
-    @Option(names = "--data", required = true, description = "A .txt/.md/.jsonl file or a folder of them (a .txt file is one document, a JSONL line one).")
+    @Option(names = "--data", required = true,
+            description = "A .txt/.md/.jsonl file or a folder of them (a .txt file is one document, a JSONL line one).")
     String data;
     @Option(names = "--tokenizer", defaultValue = "byte", description = "byte or gpt2 (default: ${DEFAULT-VALUE}).")
     String tokenizer;
@@ -22,7 +23,8 @@ final class PrepareCommand implements Callable<Integer> {
     Path out;
     @Option(names = "--field", defaultValue = "text", description = "The JSONL field holding each document (default: ${DEFAULT-VALUE}).")
     String field;
-    @Option(names = "--shard-tokens", defaultValue = "1073741824", description = "Tokens per shard file at most (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--shard-tokens", defaultValue = "1073741824",
+            description = "Tokens per shard file at most (default: ${DEFAULT-VALUE}).")
     long shardTokens;
     @Option(names = "--overwrite", description = "Replace a folder already in --out (atomically: a failed run leaves it as it was).")
     boolean overwrite;

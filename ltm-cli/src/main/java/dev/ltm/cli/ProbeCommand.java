@@ -22,7 +22,8 @@ import picocli.CommandLine.Option;
 final class ProbeCommand implements Callable<Integer> {
     @Option(names = "--checkpoint", required = true, description = "Checkpoint folder.")
     Path checkpoint;
-    @Option(names = "--data", description = "A .txt/.md/.jsonl file or folder, or a folder of prepared shards, one window per document; default: the checkpoint's validation documents.")
+    @Option(names = "--data",
+            description = "A .txt/.md/.jsonl file or folder, or a folder of prepared shards, one window per document; default: the checkpoint's validation documents.")
     String data;
     @Option(names = "--t-fast", defaultValue = "-1", description = "Fast steps per fit; default: the checkpoint's T_fast.")
     int tFast;

@@ -43,7 +43,9 @@ class PrepareCommandTest {
         jsonl = tmp.resolve("stories.jsonl");
         StringBuilder lines = new StringBuilder();
         var json = new com.fasterxml.jackson.databind.ObjectMapper();
-        for (String s : StoryCorpus.texts(StoryCorpus.generate(4, 40))) lines.append(json.writeValueAsString(java.util.Map.of("text", s))).append('\n');
+        for (String s : StoryCorpus.texts(StoryCorpus.generate(4, 40))) {
+            lines.append(json.writeValueAsString(java.util.Map.of("text", s))).append('\n');
+        }
         Files.writeString(jsonl, lines);
         shards = tmp.resolve("shards");
         CliTest.Outcome o = run("prepare", "--data", jsonl.toString(), "--out", shards.toString(), "--shard-tokens", "2000");
@@ -105,7 +107,8 @@ class PrepareCommandTest {
         try (FileChannel ch = FileChannel.open(truncated.resolve("shard-00004.bin"), StandardOpenOption.WRITE)) { ch.truncate(10); }
         run("eval", "--checkpoint", shardRun.toString(), "--data", truncated.toString()).isOneLineError("(truncated)");
 
-        run(train(shards, tmp.resolve("c2"), "--tokenizer", "gpt2")).isOneLineError("prepared with tokenizer byte (vocabulary 258), the model uses gpt2");
+        run(train(shards, tmp.resolve("c2"), "--tokenizer", "gpt2"))
+                .isOneLineError("prepared with tokenizer byte (vocabulary 258), the model uses gpt2");
         Path vocab = copy("vocab");
         Path manifest = vocab.resolve("manifest.json");
         Files.writeString(manifest, Files.readString(manifest).replace("\"vocabSize\" : 258", "\"vocabSize\" : 259"));
@@ -123,8 +126,10 @@ class PrepareCommandTest {
         byte[] before = Files.readAllBytes(shards.resolve("manifest.json"));
         run("prepare", "--data", jsonl.toString(), "--out", shards.toString()).isOneLineError("already exists: pass --overwrite");
         Path bad = Files.write(tmp.resolve("bad.txt"), new byte[] {'o', 'k', (byte) 0xC3, '('});
-        run("prepare", "--data", bad.toString(), "--out", shards.toString(), "--overwrite").isOneLineError("invalid UTF-8 in " + bad + " at byte 2");
-        run("prepare", "--data", jsonl.toString(), "--out", shards.toString(), "--tokenizer", "words", "--overwrite").isOneLineError("unknown name 'words'");
+        run("prepare", "--data", bad.toString(), "--out", shards.toString(), "--overwrite").isOneLineError("invalid UTF-8 in "
+                + bad + " at byte 2");
+        run("prepare", "--data", jsonl.toString(), "--out", shards.toString(), "--tokenizer", "words",
+                "--overwrite").isOneLineError("unknown name 'words'");
         assertThat(Files.readAllBytes(shards.resolve("manifest.json"))).isEqualTo(before);
         assertThat(tmp.resolve("shards.tmp")).doesNotExist();
         assertThat(run("eval", "--checkpoint", kept.toString(), "--data", shards.toString(), "--max-batches", "1").code()).isZero();

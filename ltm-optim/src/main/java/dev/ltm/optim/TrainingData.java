@@ -48,7 +48,8 @@ public final class TrainingData {
     public static Dataset dataset(Checkpoint.DataSpec spec, Tokenizer tokenizer) {
         TokenShards shards = shards(spec);
         if (shards != null) {
-            return Dataset.fromShards(shards.requireTokenizer(tokenizer), spec.seqLen(), spec.valFraction(), spec.seed(), layout(spec.layout()));
+            return Dataset.fromShards(shards.requireTokenizer(tokenizer), spec.seqLen(), spec.valFraction(), spec.seed(),
+                    layout(spec.layout()));
         }
         return Dataset.build(documents(spec), tokenizer, spec.seqLen(), spec.valFraction(), spec.seed(), layout(spec.layout()));
     }

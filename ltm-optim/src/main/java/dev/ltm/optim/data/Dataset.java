@@ -77,7 +77,8 @@ public record Dataset(String tokenizer, int seqLen, Windows train, Windows valid
         if (all.count() == 1 && valFraction > 0) all = all.cutInTwo(valFraction);
         Split split = split(all.count(), valFraction, seed);
         Windows train = shardWindows(all.select(split.train()), seqLen, layout, "training");
-        Windows val = split.validation().length == 0 ? Windows.empty() : shardWindows(all.select(split.validation()), seqLen, layout, "validation");
+        Windows val = split.validation().length == 0 ? Windows.empty() : shardWindows(all.select(split.validation()), seqLen,
+                layout, "validation");
         return new Dataset(corpus.tokenizer(), seqLen, train, val);
     }
 

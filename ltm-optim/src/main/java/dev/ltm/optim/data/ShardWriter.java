@@ -68,7 +68,8 @@ final class ShardWriter implements AutoCloseable {
 
     private void add(int id) throws IOException {
         if (id < 0 || id >= tokenizer.vocabSize()) {
-            throw new IllegalArgumentException("prepare: tokenizer " + tokenizer.name() + " gave id " + id + " outside [0, " + tokenizer.vocabSize() + ")");
+            throw new IllegalArgumentException("prepare: tokenizer " + tokenizer.name() + " gave id " + id + " outside [0, "
+                    + tokenizer.vocabSize() + ")");
         }
         pending.add(id);
         tokens++;
@@ -142,7 +143,8 @@ final class ShardWriter implements AutoCloseable {
         offset(tokens);
         writeIndex();
         index.close();
-        TokenShards.FileEntry indexEntry = new TokenShards.FileEntry(TokenShards.INDEX, documents + 1, (documents + 1) * Long.BYTES, hex(indexCrc));
+        TokenShards.FileEntry indexEntry = new TokenShards.FileEntry(TokenShards.INDEX, documents + 1, (documents + 1) * Long.BYTES,
+                hex(indexCrc));
         TokenShards.Manifest m = new TokenShards.Manifest(TokenShards.FORMAT, tokenizer.name(), tokenizer.vocabSize(), tokenBytes,
                 documents, tokens, indexEntry, List.copyOf(shards));
         Files.write(dir.resolve(TokenShards.MANIFEST), TokenShards.JSON.writeValueAsBytes(m));

@@ -120,7 +120,8 @@ public final class TokenShards {
     private static Manifest readManifest(Path file) {
         try {
             long size = Files.size(file);
-            if (size > MAX_MANIFEST_BYTES) throw new DataException(file + ": " + size + " bytes, a manifest has at most " + MAX_MANIFEST_BYTES);
+            if (size > MAX_MANIFEST_BYTES) throw new DataException(file + ": " + size + " bytes, a manifest has at most "
+                    + MAX_MANIFEST_BYTES);
             Manifest m = JSON.readValue(Files.readAllBytes(file), Manifest.class);
             if (m == null) throw new DataException(file + ": empty manifest");
             return m;
@@ -139,15 +140,18 @@ public final class TokenShards {
         }
         Tokenizer tokenizer = Tokenizers.byName(m.tokenizer());
         if (m.vocabSize() != tokenizer.vocabSize()) {
-            throw new DataException(file + ": vocabulary " + m.vocabSize() + " does not match tokenizer " + m.tokenizer() + "'s " + tokenizer.vocabSize());
+            throw new DataException(file + ": vocabulary " + m.vocabSize() + " does not match tokenizer " + m.tokenizer() + "'s "
+                    + tokenizer.vocabSize());
         }
         if (m.tokenBytes() != tokenBytes(m.vocabSize())) {
-            throw new DataException(file + ": " + m.tokenBytes() + " bytes per token, a vocabulary of " + m.vocabSize() + " needs " + tokenBytes(m.vocabSize()));
+            throw new DataException(file + ": " + m.tokenBytes() + " bytes per token, a vocabulary of " + m.vocabSize() + " needs "
+                    + tokenBytes(m.vocabSize()));
         }
         if (m.documents() < 1 || m.documents() > Integer.MAX_VALUE - 8) {
             throw new DataException(file + ": document count " + m.documents() + " outside [1, " + (Integer.MAX_VALUE - 8) + "]");
         }
-        if (m.tokens() < m.documents()) throw new DataException(file + ": " + m.tokens() + " tokens cannot hold " + m.documents() + " documents");
+        if (m.tokens() < m.documents()) throw new DataException(file + ": " + m.tokens() + " tokens cannot hold " + m.documents()
+                + " documents");
         if (m.index() == null || m.index().tokens() != m.documents() + 1) {
             throw new DataException(file + ": the index must hold documents + 1 = " + (m.documents() + 1) + " offsets");
         }
@@ -174,13 +178,15 @@ public final class TokenShards {
 
         void accept(long offset, Path file) {
             boolean ok = count == 0 ? offset == 0 : offset > previous && offset <= tokens;
-            if (!ok) throw new DataException(file + ": offset " + count + " is " + offset + ", expected " + (count == 0 ? "0" : "in (" + previous + ", " + tokens + "]"));
+            if (!ok) throw new DataException(file + ": offset " + count + " is " + offset + ", expected " + (count == 0 ? "0"
+                    : "in (" + previous + ", " + tokens + "]"));
             previous = offset;
             count++;
         }
 
         void finish(Path file) {
-            if (previous != tokens) throw new DataException(file + ": the last offset is " + previous + ", expected the token count " + tokens);
+            if (previous != tokens) throw new DataException(file + ": the last offset is " + previous
+                    + ", expected the token count " + tokens);
         }
     }
 
@@ -196,13 +202,15 @@ public final class TokenShards {
         } catch (ArithmeticException overflow) {
             throw new DataException(f + ": " + e.tokens() + " entries of " + unitBytes + " bytes overflow a file size");
         }
-        if (e.bytes() != expected) throw new DataException(f + ": the manifest says " + e.bytes() + " bytes, " + e.tokens() + " entries need " + expected);
+        if (e.bytes() != expected) throw new DataException(f + ": the manifest says " + e.bytes() + " bytes, " + e.tokens()
+                + " entries need " + expected);
         if (!Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) throw new DataException(f + ": missing (listed in the manifest)");
         CRC32C crc = new CRC32C();
         try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
             long size = ch.size();
             if (size != expected) {
-                throw new DataException(f + ": " + size + " bytes on disk, the manifest says " + expected + (size < expected ? " (truncated)" : ""));
+                throw new DataException(f + ": " + size + " bytes on disk, the manifest says " + expected + (size < expected
+                        ? " (truncated)" : ""));
             }
             ByteBuffer buf = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
             long read = 0;
@@ -210,7 +218,8 @@ public final class TokenShards {
                 // Fill the whole buffer (or up to the end): every chunk but the last is 1 MiB, so offsets never straddle two.
                 buf.clear();
                 while (buf.hasRemaining() && read + buf.position() < size) {
-                    if (ch.read(buf) < 0) throw new DataException(f + ": ends after " + (read + buf.position()) + " bytes, expected " + size + " (truncated)");
+                    if (ch.read(buf) < 0) throw new DataException(f + ": ends after " + (read + buf.position())
+                            + " bytes, expected " + size + " (truncated)");
                 }
                 buf.flip();
                 read += buf.remaining();
@@ -297,7 +306,8 @@ public final class TokenShards {
     /** The framed tokens of document {@code d}. */
     int[] documentTokens(int d) {
         long start = documentStart(d), end = documentStart(d + 1);
-        if (end - start > Integer.MAX_VALUE - 8) throw new DataException(dir + ": document " + d + " has " + (end - start) + " tokens, too many to decode");
+        if (end - start > Integer.MAX_VALUE - 8) throw new DataException(dir + ": document " + d + " has " + (end - start)
+                + " tokens, too many to decode");
         int[] out = new int[(int) (end - start)];
         read(start, out.length, out, 0);
         return out;
