@@ -155,7 +155,8 @@ class PrepareCommandTest {
     @Test
     void manPagesRenderPrepareTrainAndEvaluate() throws Exception {
         Path script = Path.of("..", "scripts", "manpages-corpus.sh").toAbsolutePath().normalize();
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/groff")), "groff is not installed");
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/groff")) && Files.isExecutable(Path.of("/usr/bin/col")),
+                "groff or col (groff-base, bsdextrautils) is not installed");
         assumeTrue(Files.isDirectory(Path.of("/usr/share/man/man2")) && Files.exists(Path.of("/usr/share/doc/manpages")),
                 "Debian's manpages package is not installed");
         Path pages = tmp.resolve("man");
