@@ -2,12 +2,22 @@
 # Renders the Linux man pages (Debian's `manpages` and, when installed, `manpages-dev`) to plain
 # text, one document per page: OUT/<section>/<page>.txt. A real English corpus that installs from
 # Debian's packages, for tests, docs and `ltm experiment`. Pages that only redirect to another
-# (".so") or render to under 200 bytes are skipped. Usage: scripts/manpages-corpus.sh OUT
+# (".so") or render to under 200 bytes are skipped. Usage: scripts/manpages-corpus.sh OUT [MAX]
+# MAX, when given, renders only the first MAX pages (in sorted path order) that are not redirects:
+# a few dozen render in seconds, for tests.
 set -euo pipefail
-out=${1:?usage: scripts/manpages-corpus.sh OUT}
+out=${1:?usage: scripts/manpages-corpus.sh OUT [MAX]}
+max=${2:-0}
+case "$max" in ''|*[!0-9]*) echo "manpages-corpus: MAX '$max' is not a number of pages" >&2; exit 2;; esac
 command -v groff >/dev/null || { echo "manpages-corpus: groff is not installed (apt-get install groff-base)" >&2; exit 2; }
 pages=$(dpkg -L manpages manpages-dev 2>/dev/null | grep -E '^/usr/share/man/man[0-9]/.*\.gz$' | sort || true)
 [ -n "$pages" ] || { echo "manpages-corpus: no pages found (apt-get install manpages)" >&2; exit 2; }
+if [ "$max" -gt 0 ]; then
+  pages=$(n=0; for p in $pages; do
+    [ "$n" -ge "$max" ] && break
+    zcat "$p" | head -c 200 | grep -q '^\.so ' || { echo "$p"; n=$((n + 1)); }
+  done)
+fi
 mkdir -p "$out"
 render() {
   local page=$1 out=$2 section name text

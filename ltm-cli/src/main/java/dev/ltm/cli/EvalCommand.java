@@ -5,7 +5,7 @@ import dev.ltm.optim.Checkpoint;
 import dev.ltm.optim.Evaluator;
 import dev.ltm.optim.TrainingData;
 import dev.ltm.optim.data.DataException;
-import dev.ltm.optim.data.Packing;
+import dev.ltm.optim.data.Windows;
 import dev.ltm.tensor.Backend;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -23,7 +23,7 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--checkpoint", required = true, description = "Checkpoint folder.")
     Path checkpoint;
     @Option(names = "--data",
-            description = "A .txt/.md/.jsonl file or folder; default: the validation split of the checkpoint's own training data.")
+            description = "A .txt/.md/.jsonl file or folder, or a folder of prepared shards; default: the validation split of the checkpoint's own training data.")
     String data;
     @Option(names = "--t-fast", description = "Comma-separated T_fast values, e.g. 0,1,2,4,8,16,32; default: the checkpoint's T_fast.")
     String tFast;
@@ -58,15 +58,12 @@ final class EvalCommand implements Callable<Integer> {
     }
 
     /** The evaluation windows: the given corpus packed at the checkpoint's length, or its own validation split. */
-    private Packing.Packed windows(Checkpoint c) {
+    private Windows windows(Checkpoint c) {
         int seqLen = c.config().data() != null ? c.config().data().seqLen() : c.config().model().maxSeqLen();
-        if (data != null) return Packing.packConcatenated(TrainingData.documents(new Checkpoint.DataSpec(data, 0, 0, seqLen, 0,
-                "concatenated")), c.tokenizer(), seqLen);
+        if (data != null) return TrainingData.windows(new Checkpoint.DataSpec(data, 0, 0, seqLen, 0, "concatenated"), c.tokenizer());
         Checkpoint.DataSpec spec = c.config().data();
-        if (spec == null || spec.source().startsWith("memory:")) {
-            throw new DataException("the checkpoint names no corpus of its own: give --data");
-        }
-        Packing.Packed val = TrainingData.dataset(spec, c.tokenizer()).validation();
+        if (spec == null || spec.source().startsWith("memory:")) throw new DataException("the checkpoint names no corpus of its own: give --data");
+        Windows val = TrainingData.dataset(spec, c.tokenizer()).validation();
         if (val.size() == 0) throw new DataException("the checkpoint's data has no validation split (--val-fraction 0): give --data");
         return val;
     }

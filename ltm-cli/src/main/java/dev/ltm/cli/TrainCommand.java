@@ -23,7 +23,8 @@ import picocli.CommandLine.Option;
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Train a Latent Thought Model (dual-rate: fast posterior fit, slow weight step) and save checkpoints.")
 final class TrainCommand implements Callable<Integer> {
-    @Option(names = "--data", defaultValue = "stories", description = "Corpus: 'stories' (embedded generator) or a .txt/.md/.jsonl file or folder (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--data", defaultValue = "stories",
+            description = "Corpus: 'stories' (embedded generator), a .txt/.md/.jsonl file or folder, or a folder of shards from ltm prepare (default: ${DEFAULT-VALUE}).")
     String data;
     @Option(names = "--stories", defaultValue = "2000", description = "Stories to generate for --data stories (default: ${DEFAULT-VALUE}).")
     int stories;

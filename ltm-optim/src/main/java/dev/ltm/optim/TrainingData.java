@@ -8,6 +8,8 @@ import dev.ltm.optim.data.Dataset;
 import dev.ltm.optim.data.Packing;
 import dev.ltm.optim.data.StoryCorpus;
 import dev.ltm.optim.data.TextSource;
+import dev.ltm.optim.data.TokenShards;
+import dev.ltm.optim.data.Windows;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -20,18 +22,53 @@ public final class TrainingData {
     /** The source name of the embedded story corpus. */
     public static final String STORIES = "stories";
 
-    /** The spec's documents: {@code count} seeded stories for {@code stories}, else the texts under the path. */
+    /**
+     * The spec's documents: {@code count} seeded stories for {@code stories}, else the texts under the
+     * path; for a folder of prepared shards, each document decoded only when asked for.
+     */
     public static List<String> documents(Checkpoint.DataSpec spec) {
         if (spec.source().equals(STORIES)) {
             if (spec.stories() < 1) throw new DataException("corpus is empty: --stories " + spec.stories() + " must be >= 1");
             return StoryCorpus.texts(StoryCorpus.generate(spec.seed(), spec.stories()));
         }
-        return TextSource.load(path(spec.source()));
+        Path p = path(spec.source());
+        return TokenShards.isPrepared(p) ? TokenShards.open(p).texts() : TextSource.load(p);
     }
 
-    /** The spec's documents split by document and packed in the spec's layout. */
+    /** {@link #documents(Checkpoint.DataSpec)}, where prepared shards must have been tokenized by {@code tokenizer}. */
+    public static List<String> documents(Checkpoint.DataSpec spec, Tokenizer tokenizer) {
+        TokenShards shards = shards(spec);
+        return shards != null ? shards.requireTokenizer(tokenizer).texts() : documents(spec);
+    }
+
+    /**
+     * The spec's documents split by document and packed in the spec's layout; a folder of prepared
+     * shards (one with a {@link TokenShards#MANIFEST}) is read memory-mapped, by the same rules.
+     */
     public static Dataset dataset(Checkpoint.DataSpec spec, Tokenizer tokenizer) {
+        TokenShards shards = shards(spec);
+        if (shards != null) {
+            return Dataset.fromShards(shards.requireTokenizer(tokenizer), spec.seqLen(), spec.valFraction(), spec.seed(),
+                    layout(spec.layout()));
+        }
         return Dataset.build(documents(spec), tokenizer, spec.seqLen(), spec.valFraction(), spec.seed(), layout(spec.layout()));
+    }
+
+    /** Every document of the spec, without a split, packed in the spec's layout (evaluating on a corpus of its own). */
+    public static Windows windows(Checkpoint.DataSpec spec, Tokenizer tokenizer) {
+        Dataset.Layout layout = layout(spec.layout());
+        TokenShards shards = shards(spec);
+        if (shards != null) return Dataset.pack(shards.requireTokenizer(tokenizer), spec.seqLen(), layout);
+        List<String> docs = documents(spec);
+        return layout == Dataset.Layout.CONCATENATED ? Packing.packConcatenated(docs, tokenizer, spec.seqLen())
+                : Packing.packPerDocument(docs, tokenizer, spec.seqLen(), tokenizer.eos());
+    }
+
+    /** The prepared corpus the spec names, or null when its source is not a folder of shards. */
+    private static TokenShards shards(Checkpoint.DataSpec spec) {
+        if (spec.source().equals(STORIES)) return null;
+        Path p = path(spec.source());
+        return TokenShards.isPrepared(p) ? TokenShards.open(p) : null;
     }
 
     /** The layout named {@code name} ("concatenated" or "per_document", any case). */
@@ -60,12 +97,9 @@ public final class TrainingData {
     }
 
     /** The windows of {@code data} in stored order as model batches of up to {@code batchSize} rows, at most {@code maxBatches} (0 = all). */
-    public static List<TokenBatch> inOrder(Packing.Packed data, int batchSize, int maxBatches) {
+    public static List<TokenBatch> inOrder(Windows data, int batchSize, int maxBatches) {
         List<TokenBatch> out = new ArrayList<>();
-        for (Batches.Batch b : Batches.inOrder(data, batchSize)) {
-            if (maxBatches > 0 && out.size() == maxBatches) break;
-            out.add(tokenBatch(b));
-        }
+        for (Batches.Batch b : Batches.inOrder(data, batchSize, maxBatches)) out.add(tokenBatch(b));
         return out;
     }
 

@@ -7,7 +7,7 @@ import java.util.Iterator;
 import java.util.List;
 
 /**
- * An endless stream of training batches over packed windows: each epoch visits the windows in a
+ * An endless stream of training batches over packed windows (in memory or on disk): each epoch visits the windows in a
  * fresh seeded order, {@code batchSize} at a time, dropping the remainder that would make a
  * short batch. The order of epoch {@code e} depends only on the seed and {@code e}, so a resumed
  * run continues where it stopped ({@link #skipTo}).
@@ -23,7 +23,7 @@ public final class Batches implements Iterator<Batches.Batch> {
         public int size() { return tokens.length; }
     }
 
-    private final Packing.Packed data;
+    private final Windows data;
     private final int batchSize;
     private final long seed;
     private final int perEpoch;
@@ -32,7 +32,7 @@ public final class Batches implements Iterator<Batches.Batch> {
     private int orderEpoch = -1;
 
     /** Batches of {@code batchSize} windows of {@code data}, shuffled per epoch with {@code seed}. */
-    public Batches(Packing.Packed data, int batchSize, long seed) {
+    public Batches(Windows data, int batchSize, long seed) {
         if (batchSize < 1) throw new IllegalArgumentException("batches: batch size " + batchSize + " must be at least 1");
         if (data.size() < batchSize) {
             throw new DataException("batches: " + data.size() + " windows cannot fill one batch of " + batchSize);
@@ -75,24 +75,28 @@ public final class Batches implements Iterator<Batches.Batch> {
     }
 
     /** The windows in stored order, {@code batchSize} at a time, the last batch possibly shorter; for evaluation. */
-    public static List<Batch> inOrder(Packing.Packed data, int batchSize) {
+    public static List<Batch> inOrder(Windows data, int batchSize) { return inOrder(data, batchSize, 0); }
+
+    /** {@link #inOrder(Windows, int)}, stopping after {@code maxBatches} batches (0 = all), so that only those windows are read. */
+    public static List<Batch> inOrder(Windows data, int batchSize, int maxBatches) {
         if (batchSize < 1) throw new IllegalArgumentException("batches: batch size " + batchSize + " must be at least 1");
+        if (maxBatches < 0) throw new IllegalArgumentException("batches: maxBatches " + maxBatches + " must be >= 0");
         List<Batch> out = new ArrayList<>();
-        for (int start = 0; start < data.size(); start += batchSize) {
-            int n = Math.min(batchSize, data.size() - start);
+        for (long start = 0; start < data.size() && (maxBatches == 0 || out.size() < maxBatches); start += batchSize) {
+            int n = (int) Math.min(batchSize, data.size() - start);
             int[] rows = new int[n];
-            for (int i = 0; i < n; i++) rows[i] = start + i;
+            for (int i = 0; i < n; i++) rows[i] = (int) start + i;
             out.add(batch(data, rows, 0));
         }
         return out;
     }
 
-    private static Batch batch(Packing.Packed data, int[] rows, int epoch) {
+    private static Batch batch(Windows data, int[] rows, int epoch) {
         int[][] tokens = new int[rows.length][];
         int[] lengths = new int[rows.length];
         for (int i = 0; i < rows.length; i++) {
-            tokens[i] = data.windows()[rows[i]].clone();
-            lengths[i] = data.lengths()[rows[i]];
+            tokens[i] = data.tokens(rows[i]);
+            lengths[i] = data.length(rows[i]);
         }
         return new Batch(tokens, lengths, rows, epoch);
     }

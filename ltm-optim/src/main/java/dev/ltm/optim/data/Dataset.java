@@ -8,11 +8,12 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Packed training and validation windows for one tokenizer and sequence length. The split is
- * by document, so no document has windows on both sides; {@code documents} in each
- * {@link Packing.Packed} index the original document list.
+ * Packed training and validation windows for one tokenizer and sequence length, in memory
+ * ({@link #build}) or read from token shards on disk ({@link #fromShards}). The split is by
+ * document, so no document has windows on both sides; {@link Windows#document} on each side
+ * indexes the original document list.
  */
-public record Dataset(String tokenizer, int seqLen, Packing.Packed train, Packing.Packed validation) {
+public record Dataset(String tokenizer, int seqLen, Windows train, Windows validation) {
 
     /** How documents become windows. */
     public enum Layout {
@@ -60,10 +61,38 @@ public record Dataset(String tokenizer, int seqLen, Packing.Packed train, Packin
         List<String> all = docs.size() == 1 && valFraction > 0 ? cutInTwo(docs.getFirst(), valFraction) : docs;
         Split split = split(all.size(), valFraction, seed);
         Packing.Packed train = pack(all, split.train(), tokenizer, seqLen, layout, "training");
-        Packing.Packed val = split.validation().length == 0
-                ? new Packing.Packed(new int[0][], new int[0], new int[0])
+        Windows val = split.validation().length == 0
+                ? Windows.empty()
                 : pack(all, split.validation(), tokenizer, seqLen, layout, "validation");
         return new Dataset(tokenizer.name(), seqLen, train, val);
+    }
+
+    /**
+     * The same split and packing as {@link #build}, over the documents of a prepared corpus, read from
+     * its memory-mapped shards. A corpus of a single document is cut in two at the token
+     * {@code round((1 - valFraction) * tokens)} (in memory the cut is at a line break of the text).
+     */
+    public static Dataset fromShards(TokenShards corpus, int seqLen, double valFraction, long seed, Layout layout) {
+        TokenShards.Selection all = corpus.documents();
+        if (all.count() == 1 && valFraction > 0) all = all.cutInTwo(valFraction);
+        Split split = split(all.count(), valFraction, seed);
+        Windows train = shardWindows(all.select(split.train()), seqLen, layout, "training");
+        Windows val = split.validation().length == 0 ? Windows.empty() : shardWindows(all.select(split.validation()), seqLen,
+                layout, "validation");
+        return new Dataset(corpus.tokenizer(), seqLen, train, val);
+    }
+
+    /** Every document of a prepared corpus, in stored order, packed in {@code layout} (no split). */
+    public static Windows pack(TokenShards corpus, int seqLen, Layout layout) {
+        return new ShardWindows(corpus.documents(), seqLen, layout);
+    }
+
+    private static Windows shardWindows(TokenShards.Selection docs, int seqLen, Layout layout, String side) {
+        try {
+            return new ShardWindows(docs, seqLen, layout);
+        } catch (DataException e) {
+            throw new DataException(side + " split: " + e.getMessage(), e);
+        }
     }
 
     private static Packing.Packed pack(List<String> all, int[] indices, Tokenizer tokenizer, int seqLen, Layout layout, String side) {

@@ -21,7 +21,7 @@ public final class Packing {
      * count in the loss). {@code documents[i]} is the index of the document window {@code i}
      * lies in, or -1 when it spans several.
      */
-    public record Packed(int[][] windows, int[] lengths, int[] documents) {
+    public record Packed(int[][] windows, int[] lengths, int[] documents) implements Windows {
         public Packed {
             if (windows.length != lengths.length || windows.length != documents.length) {
                 throw new IllegalArgumentException("packed: " + windows.length + " windows but " + lengths.length
@@ -30,13 +30,19 @@ public final class Packing {
         }
 
         /** Number of windows. */
-        public int size() { return windows.length; }
+        @Override public int size() { return windows.length; }
 
         /** Tokens per window, {@code seqLen + 1}; 0 when there are no windows. */
-        public int windowLength() { return windows.length == 0 ? 0 : windows[0].length; }
+        @Override public int windowLength() { return windows.length == 0 ? 0 : windows[0].length; }
+
+        @Override public int[] tokens(int i) { return windows[i].clone(); }
+
+        @Override public int length(int i) { return lengths[i]; }
+
+        @Override public int document(int i) { return documents[i]; }
 
         /** The number of predicted (non-padding) target tokens over all windows. */
-        public long targetTokens() {
+        @Override public long targetTokens() {
             long n = 0;
             for (int len : lengths) n += len - 1;
             return n;

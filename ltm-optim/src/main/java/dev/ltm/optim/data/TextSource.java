@@ -52,9 +52,9 @@ public final class TextSource {
         return docs;
     }
 
-    private static boolean isJsonl(Path f) { return f.getFileName().toString().endsWith(".jsonl"); }
+    static boolean isJsonl(Path f) { return f.getFileName().toString().endsWith(".jsonl"); }
 
-    private static List<Path> corpusFiles(Path dir) {
+    static List<Path> corpusFiles(Path dir) {
         try (Stream<Path> walk = Files.walk(dir)) {
             return walk.filter(Files::isRegularFile)
                     .filter(p -> {
@@ -97,19 +97,25 @@ public final class TextSource {
         int lineNo = 0;
         for (String line : text.split("\r?\n", -1)) {
             lineNo++;
-            if (line.isBlank()) continue;
-            JsonNode node;
-            try {
-                node = JSON.readTree(line);
-            } catch (JsonProcessingException e) {
-                throw new DataException(file + ":" + lineNo + ": invalid JSON: " + e.getOriginalMessage().replace('\n', ' '));
-            }
-            if (node == null || !node.isObject()) throw new DataException(file + ":" + lineNo + ": expected a JSON object per line");
-            JsonNode value = node.get(field);
-            if (value == null) throw new DataException(file + ":" + lineNo + ": no field '" + field + "'");
-            if (!value.isTextual()) throw new DataException(file + ":" + lineNo + ": field '" + field + "' is not a string");
-            if (!value.textValue().isBlank()) docs.add(value.textValue());
+            String doc = jsonlDocument(file, lineNo, line, field);
+            if (doc != null) docs.add(doc);
         }
         return docs;
+    }
+
+    /** The document of one JSONL line: its {@code field}, or null for a blank line or a blank text. */
+    static String jsonlDocument(Path file, int lineNo, String line, String field) {
+        if (line.isBlank()) return null;
+        JsonNode node;
+        try {
+            node = JSON.readTree(line);
+        } catch (JsonProcessingException e) {
+            throw new DataException(file + ":" + lineNo + ": invalid JSON: " + e.getOriginalMessage().replace('\n', ' '));
+        }
+        if (node == null || !node.isObject()) throw new DataException(file + ":" + lineNo + ": expected a JSON object per line");
+        JsonNode value = node.get(field);
+        if (value == null) throw new DataException(file + ":" + lineNo + ": no field '" + field + "'");
+        if (!value.isTextual()) throw new DataException(file + ":" + lineNo + ": field '" + field + "' is not a string");
+        return value.textValue().isBlank() ? null : value.textValue();
     }
 }

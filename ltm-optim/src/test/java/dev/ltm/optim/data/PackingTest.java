@@ -88,11 +88,11 @@ class PackingTest {
             for (int d : Dataset.split(61, 0.2, 17).validation()) valDocs.add(d);
             // Every window's text, decoded, comes from documents of its own side only.
             for (int w = 0; w < ds.validation().size(); w++) {
-                int d = ds.validation().documents()[w];
+                int d = ds.validation().document(w);
                 if (d >= 0) assertThat(valDocs).contains(d);
             }
             for (int w = 0; w < ds.train().size(); w++) {
-                int d = ds.train().documents()[w];
+                int d = ds.train().document(w);
                 if (d >= 0) assertThat(valDocs).doesNotContain(d);
             }
             Set<String> valTexts = new HashSet<>(), trainTexts = new HashSet<>();
@@ -103,8 +103,8 @@ class PackingTest {
             } else {
                 assertThat(ds.validation().size()).isEqualTo(12);
                 for (int w = 0; w < ds.validation().size(); w++) {
-                    String story = texts.get(ds.validation().documents()[w]);
-                    assertThat(bytes.decode(ds.validation().windows()[w])).isEqualTo(story.substring(0, 64));
+                    String story = texts.get(ds.validation().document(w));
+                    assertThat(bytes.decode(ds.validation().tokens(w))).isEqualTo(story.substring(0, 64));
                 }
             }
             assertThat(ds.train().windowLength()).isEqualTo(65);
@@ -112,33 +112,34 @@ class PackingTest {
         Dataset perDoc = Dataset.build(texts, bytes, 600, 0.2, 17, Dataset.Layout.PER_DOCUMENT);
         assertThat(perDoc.train().size() + perDoc.validation().size()).isEqualTo(61);
         for (int w = 0; w < perDoc.validation().size(); w++) {
-            int d = perDoc.validation().documents()[w];
-            int len = perDoc.validation().lengths()[w];
-            assertThat(bytes.decode(Arrays.copyOf(perDoc.validation().windows()[w], len))).isEqualTo(texts.get(d));
+            int d = perDoc.validation().document(w);
+            int len = perDoc.validation().length(w);
+            assertThat(bytes.decode(Arrays.copyOf(perDoc.validation().tokens(w), len))).isEqualTo(texts.get(d));
         }
     }
 
     /** The texts between a BOS and the next EOS in the token stream of {@code p}'s windows. */
-    private List<String> completeDocuments(Packing.Packed p) {
+    private List<String> completeDocuments(Windows p) {
         List<String> out = new ArrayList<>();
         List<Integer> current = null;
         for (int w = 0; w < p.size(); w++) {
-            for (int i = 0; i < p.lengths()[w]; i++) {
-                int t = p.windows()[w][i];
+            int[] window = p.tokens(w);
+            for (int i = 0; i < p.length(w); i++) {
+                int t = window[i];
                 if (t == bytes.bos()) current = new ArrayList<>();
                 else if (t == bytes.eos() && current != null) {
                     out.add(bytes.decode(current.stream().mapToInt(Integer::intValue).toArray()));
                     current = null;
                 } else if (current != null) current.add(t);
             }
-            if (p.lengths()[w] < p.windowLength()) current = null; // a truncated document
+            if (p.length(w) < p.windowLength()) current = null; // a truncated document
         }
         return out;
     }
 
-    private String decodeAll(Packing.Packed p) {
+    private String decodeAll(Windows p) {
         StringBuilder sb = new StringBuilder();
-        for (int[] w : p.windows()) sb.append(bytes.decode(w)).append('|');
+        for (int w = 0; w < p.size(); w++) sb.append(bytes.decode(p.tokens(w))).append('|');
         return sb.toString();
     }
 
