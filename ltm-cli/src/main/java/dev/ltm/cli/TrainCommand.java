@@ -49,6 +49,9 @@ final class TrainCommand implements Callable<Integer> {
     int steps;
     @Option(names = "--batch", defaultValue = "8", description = "Sequences per step (default: ${DEFAULT-VALUE}).")
     int batch;
+    @Option(names = "--micro-batch", defaultValue = "0",
+            description = "Sequences per micro-batch, each with its own fast fit; must divide --batch; memory follows it (0 = --batch; default: ${DEFAULT-VALUE}).")
+    int microBatch;
     @Option(names = "--t-fast", defaultValue = "16", description = "Fast steps T_fast per batch (default: ${DEFAULT-VALUE}).")
     int tFast;
     @Option(names = "--fast-lr", defaultValue = "0.3", description = "Peak fast learning rate (default: ${DEFAULT-VALUE}).")
@@ -121,7 +124,8 @@ final class TrainCommand implements Callable<Integer> {
         if (steps < 1) throw new IllegalArgumentException("--steps " + steps + " must be >= 1");
         if (batch < 1) throw new IllegalArgumentException("--batch " + batch + " must be >= 1");
         DualRateTrainer.Settings settings = DualRateTrainer.Settings.defaults(warmup < 0 ? steps / 10 : warmup, steps, seed)
-                .withPeakLr(lr).withFast(FastFitter.Settings.defaults().withSteps(tFast).withLr(fastLr));
+                .withPeakLr(lr).withFast(FastFitter.Settings.defaults().withSteps(tFast).withLr(fastLr)).withMicroBatch(microBatch);
+        settings.microBatchFor(batch);
         Checkpoint.DataSpec spec = new Checkpoint.DataSpec(data, stories, seed, seqLen, valFraction, "concatenated");
         Dataset dataset = TrainingData.dataset(spec, tok);
         Checkpoint.Config ckpt = new Checkpoint.Config(Checkpoint.FORMAT, config, tok.name(), spec);
