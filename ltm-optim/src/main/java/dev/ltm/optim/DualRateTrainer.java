@@ -123,19 +123,21 @@ public final class DualRateTrainer {
         Posterior start = Posterior.init(model.config(), b, fitRng(settings.seed(), s));
         optimizer.zeroGrad();
         double loss = 0, nelbo = 0, kl = 0;
+        boolean thoughts = model.config().latentCount() > 0;
         for (int from = 0; from < b; from += micro) {
             TokenBatch part = micro == b ? batch : rows(batch, from, from + micro);
-            // Fast learning: the local posterior of this micro-batch.
-            FastFitter.Result fit = fitter.fit(part, slice(start, from, from + micro));
-            Var z = model.config().latentCount() == 0 ? null : Var.constant(fit.z());
+            // Fast learning: the local posterior of this micro-batch (with N_z = 0 there is nothing to fit,
+            // and the bound is the NLL, which the slow forward pass computes anyway).
+            FastFitter.Result fit = thoughts ? fitter.fit(part, slice(start, from, from + micro)) : null;
+            Var z = thoughts ? Var.constant(fit.z()) : null;
             // Slow learning: this micro-batch's NLL sum over the whole batch's token count, so the gradients
             // accumulated over the micro-batches are those of the batch's mean next-token NLL (spec 2).
             // Only this step's own gradient reaches the weights.
             Var partLoss = scale(Elbo.nllSum(model.logits(trainable, part.inputs(), z), part), 1f / tokens);
             Tape.backward(partLoss);
             loss += partLoss.value().item();
-            nelbo += fit.elbo().totalNelbo();
-            kl += fit.elbo().totalKl();
+            nelbo += thoughts ? fit.elbo().totalNelbo() : (double) partLoss.value().item() * tokens;
+            kl += thoughts ? fit.elbo().totalKl() : 0;
         }
         double norm = GradClip.clipGlobalNorm(trainable.grads().values(), settings.clipNorm());
         float lr = Schedules.warmupCosine(s, settings.warmupSteps(), settings.totalSteps(), settings.peakLr());
