@@ -270,6 +270,7 @@ final class ExperimentCommand implements Callable<Integer> {
 
     /** The PNG: the LTM's bound against T_fast, the two baselines as horizontal lines. */
     static byte[] plot(Results r) {
+        System.setProperty("java.awt.headless", "true"); // drawing into memory needs no display
         XYChart chart = new XYChartBuilder().width(900).height(560)
                 .title(String.format("LTM vs baseline on %s (H=%d, L=%d, N=%d, window %d, %d steps)", shortName(r.plan().data()),
                         r.plan().width(), r.plan().layers(), r.plan().seqLen(), r.plan().window(), r.plan().steps()))
