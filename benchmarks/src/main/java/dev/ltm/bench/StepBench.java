@@ -32,19 +32,25 @@ final class StepBench implements Runnable {
     @Option(names = "--width", defaultValue = "128", description = "H (default ${DEFAULT-VALUE}).") int width;
     @Option(names = "--heads", defaultValue = "4", description = "attention heads (default ${DEFAULT-VALUE}).") int heads;
     @Option(names = "--seq-len", defaultValue = "256", description = "N (default ${DEFAULT-VALUE}).") int seqLen;
-    @Option(names = "--window", defaultValue = "64", description = "sliding window, N/4 as the paper's 256 of 1024 (default ${DEFAULT-VALUE}).") int window;
+    @Option(names = "--window", defaultValue = "64",
+            description = "sliding window, N/4 like the paper's 256 of 1024 (default ${DEFAULT-VALUE}).")
+    int window;
     @Option(names = "--latents", defaultValue = "8", description = "N_z (default ${DEFAULT-VALUE}).") int latents;
     @Option(names = "--t-fast", defaultValue = "16", description = "T_fast (default ${DEFAULT-VALUE}).") int tFast;
     @Option(names = "--vocab", defaultValue = "258", description = "vocabulary, 258 = byte-level (default ${DEFAULT-VALUE}).") int vocab;
     @Option(names = "--batch", defaultValue = "64", description = "B, sequences per slow step (default ${DEFAULT-VALUE}).") int batch;
-    @Option(names = "--micro-batch", defaultValue = "8,64", split = ",", description = "micro-batch sizes M to measure, each dividing B (default ${DEFAULT-VALUE}).")
+    @Option(names = "--micro-batch", defaultValue = "8,64", split = ",",
+            description = "micro-batch sizes M to measure, each dividing B (default ${DEFAULT-VALUE}).")
     int[] micro;
     @Option(names = "--warmup", defaultValue = "1",
-            description = "untimed steps on one smallest micro-batch before the measurements, for the JIT (default ${DEFAULT-VALUE}).") int warmup;
+            description = "untimed steps on one smallest micro-batch before the measurements, for the JIT (default ${DEFAULT-VALUE}).")
+    int warmup;
 
     @Override public void run() {
         for (int m : micro) {
-            if (m < 1 || batch % m != 0) throw new ParameterException(spec.commandLine(), "step: micro-batch " + m + " does not divide --batch " + batch);
+            if (m < 1 || batch % m != 0) {
+                throw new ParameterException(spec.commandLine(), "step: micro-batch " + m + " does not divide --batch " + batch);
+            }
         }
         if (warmup < 0) throw new ParameterException(spec.commandLine(), "step: --warmup must be >= 0");
         LtmConfig config;
@@ -58,8 +64,8 @@ final class StepBench implements Runnable {
         int[][] seqs = new int[batch][seqLen + 1];
         for (int[] row : seqs) for (int t = 0; t < row.length; t++) row[t] = rng.nextInt(vocab);
         TokenBatch tokens = TokenBatch.shifted(seqs);
-        System.out.printf(Locale.ROOT, "bench step: V=%d H=%d L=%d heads=%d N_z=%d N=%d window=%d T_fast=%d, B=%d; %d threads; max heap %d MiB%n",
-                vocab, width, layers, heads, latents, seqLen, window, tFast, batch, Parallel.threads(),
+        System.out.printf(Locale.ROOT, "bench step: V=%d H=%d L=%d heads=%d N_z=%d N=%d window=%d T_fast=%d, B=%d; %d threads;"
+                + " max heap %d MiB%n", vocab, width, layers, heads, latents, seqLen, window, tFast, batch, Parallel.threads(),
                 Runtime.getRuntime().maxMemory() >> 20);
         int smallest = Arrays.stream(micro).min().orElseThrow();
         DualRateTrainer warm = trainer(config, 0, warmup + 1);
@@ -72,8 +78,8 @@ final class StepBench implements Runnable {
             long t0 = System.nanoTime();
             DualRateTrainer.Step step = trainer.step(tokens);
             double seconds = (System.nanoTime() - t0) / 1e9;
-            System.out.printf(Locale.ROOT, "step B=%d M=%d: %.1f s, %.0f tokens/s, peak heap %d MiB (sum of the heap pools' peaks), loss %.3f%n",
-                    batch, m, seconds, step.tokens() / seconds, peakHeap() >> 20, step.loss());
+            System.out.printf(Locale.ROOT, "step B=%d M=%d: %.1f s, %.0f tokens/s, peak heap %d MiB (sum of the heap pools' peaks),"
+                    + " loss %.3f%n", batch, m, seconds, step.tokens() / seconds, peakHeap() >> 20, step.loss());
         }
     }
 
@@ -89,7 +95,9 @@ final class StepBench implements Runnable {
     /** The heap pools' peak use since the reset, added up: an upper bound on what was alive at once. */
     private static long peakHeap() {
         long sum = 0;
-        for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) if (p.getType() == MemoryType.HEAP) sum += p.getPeakUsage().getUsed();
+        for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {
+            if (p.getType() == MemoryType.HEAP) sum += p.getPeakUsage().getUsed();
+        }
         return sum;
     }
 }

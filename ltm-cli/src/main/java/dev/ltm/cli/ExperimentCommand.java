@@ -51,13 +51,17 @@ final class ExperimentCommand implements Callable<Integer> {
     String data;
     @Option(names = "--stories", defaultValue = "3000", description = "Stories to generate for --data stories (default: ${DEFAULT-VALUE}).")
     int stories;
-    @Option(names = "--out", defaultValue = "experiments/ltm", description = "Output folder: checkpoints of each phase, the JSON and the PNG (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--out", defaultValue = "experiments/ltm",
+            description = "Output folder: checkpoints of each phase, the JSON and the PNG (default: ${DEFAULT-VALUE}).")
     Path out;
     @Option(names = "--tokenizer", defaultValue = "byte", description = "byte or gpt2 (default: ${DEFAULT-VALUE}).")
     String tokenizer;
-    @Option(names = "--seq-len", defaultValue = "128", description = "Tokens per window N, the models' context (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seq-len", defaultValue = "128",
+            description = "Tokens per window N, the models' context (default: ${DEFAULT-VALUE}).")
     int seqLen;
-    @Option(names = "--window", defaultValue = "-1", description = "Sliding attention window of both models, -1 = N/4 (the paper's 256 of 1024), 0 = full (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--window", defaultValue = "-1",
+            description = "Sliding attention window of both models, -1 = N/4 (the paper's 256 of 1024), 0 = full"
+                    + " (default: ${DEFAULT-VALUE}).")
     int window;
     @Option(names = "--width", defaultValue = "64", description = "Model width H (default: ${DEFAULT-VALUE}).")
     int width;
@@ -65,17 +69,22 @@ final class ExperimentCommand implements Callable<Integer> {
     int layers;
     @Option(names = "--heads", defaultValue = "4", description = "Attention heads (default: ${DEFAULT-VALUE}).")
     int heads;
-    @Option(names = "--latents", defaultValue = "4", description = "Thought vectors N_z of the LTM, a multiple of --layers (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--latents", defaultValue = "4",
+            description = "Thought vectors N_z of the LTM, a multiple of --layers (default: ${DEFAULT-VALUE}).")
     int latents;
-    @Option(names = "--steps", defaultValue = "300", description = "Slow steps of the LTM and of the equal-steps baseline (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--steps", defaultValue = "300",
+            description = "Slow steps of the LTM and of the equal-steps baseline (default: ${DEFAULT-VALUE}).")
     int steps;
     @Option(names = "--batch", defaultValue = "8", description = "Sequences per step (default: ${DEFAULT-VALUE}).")
     int batch;
-    @Option(names = "--micro-batch", defaultValue = "0", description = "Sequences per micro-batch, dividing --batch (0 = --batch; default: ${DEFAULT-VALUE}).")
+    @Option(names = "--micro-batch", defaultValue = "0",
+            description = "Sequences per micro-batch, dividing --batch (0 = --batch; default: ${DEFAULT-VALUE}).")
     int microBatch;
-    @Option(names = "--t-fast", defaultValue = "16", description = "Fast steps T_fast per batch while training the LTM (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--t-fast", defaultValue = "16",
+            description = "Fast steps T_fast per batch while training the LTM (default: ${DEFAULT-VALUE}).")
     int tFast;
-    @Option(names = "--t-fast-eval", defaultValue = "0,1,2,4,8,16,32,64", description = "T_fast values of the bound table (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--t-fast-eval", defaultValue = "0,1,2,4,8,16,32,64",
+            description = "T_fast values of the bound table (default: ${DEFAULT-VALUE}).")
     String tFastEval;
     @Option(names = "--fast-lr", defaultValue = "0.3", description = "Peak fast learning rate (default: ${DEFAULT-VALUE}).")
     float fastLr;
@@ -85,9 +94,11 @@ final class ExperimentCommand implements Callable<Integer> {
     double valFraction;
     @Option(names = "--val-windows", defaultValue = "64", description = "Held-out windows evaluated (default: ${DEFAULT-VALUE}).")
     int valWindows;
-    @Option(names = "--checkpoint-every", defaultValue = "100", description = "Save each phase every this many steps (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--checkpoint-every", defaultValue = "100",
+            description = "Save each phase every this many steps (default: ${DEFAULT-VALUE}).")
     int checkpointEvery;
-    @Option(names = "--seed", defaultValue = "1", description = "Seed of the weights, the split, the batches and the fits (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", defaultValue = "1",
+            description = "Seed of the weights, the split, the batches and the fits (default: ${DEFAULT-VALUE}).")
     long seed;
     @Mixin DeviceOption device;
 
@@ -117,9 +128,12 @@ final class ExperimentCommand implements Callable<Integer> {
     @Override public Integer call() {
         int[] tList = Common.intList("--t-fast-eval", tFastEval);
         if (steps < 1 || batch < 1 || valWindows < 1 || checkpointEvery < 0 || tFast < 0) {
-            throw new IllegalArgumentException("experiment: --steps, --batch, --val-windows must be >= 1, --t-fast and --checkpoint-every >= 0");
+            throw new IllegalArgumentException("experiment: --steps, --batch, --val-windows must be >= 1, --t-fast and --checkpoint-every"
+                    + " >= 0");
         }
-        if (latents < 1) throw new IllegalArgumentException("experiment: --latents " + latents + " must be >= 1 (the baseline is built with 0)");
+        if (latents < 1) {
+            throw new IllegalArgumentException("experiment: --latents " + latents + " must be >= 1 (the baseline is built with 0)");
+        }
         int w = window < 0 ? Math.max(1, seqLen / 4) : window;
         Tokenizer tok = Tokenizers.byName(tokenizer);
         LtmConfig ltmConfig = LtmConfig.builder().vocabSize(tok.vocabSize()).width(width).layers(layers).heads(heads)
@@ -148,7 +162,8 @@ final class ExperimentCommand implements Callable<Integer> {
         long tokensPerStep = (long) batch * seqLen;
         System.out.printf("experiment: %s, %d training / %d held-out windows of %d tokens (%s); %s%n", data, dataset.train().size(),
                 dataset.validation().size(), seqLen, tok.name(), TrainCommand.describe(ltmConfig));
-        System.out.printf("FLOP model: LTM step %.3g, baseline step %.3g FLOPs per sequence (ratio %.2f): the equal-FLOPs baseline trains %d steps%n",
+        System.out.printf("FLOP model: LTM step %.3g, baseline step %.3g FLOPs per sequence (ratio %.2f):"
+                + " the equal-FLOPs baseline trains %d steps%n",
                 (double) ltmFlops.trainingStep(tFast), (double) baseFlops.trainingStep(0),
                 (double) ltmFlops.trainingStep(tFast) / baseFlops.trainingStep(0), flopSteps);
 
@@ -210,7 +225,8 @@ final class ExperimentCommand implements Callable<Integer> {
         AtomicFiles.writeBytes(png, plot(results));
         System.out.println("results: " + json);
         System.out.println("plot: " + png);
-        System.out.printf("experiment took %s (process CPU time %s)%n", Progress.clock(seconds.get("total")), Progress.clock(seconds.get("processCpu")));
+        System.out.printf("experiment took %s (process CPU time %s)%n", Progress.clock(seconds.get("total")),
+                Progress.clock(seconds.get("processCpu")));
         System.out.printf("experiment: LTM bound %.3f at T_fast=%d; baseline ppl %.3f at equal steps, %.3f at equal FLOPs%n",
                 best.perplexityBound(), best.tFast(), bSteps.perplexity(), bFlops.perplexity());
         return 0;
@@ -247,7 +263,9 @@ final class ExperimentCommand implements Callable<Integer> {
         TrainingRun run;
         if (Checkpoint.exists(dir)) {
             Checkpoint c = Common.load(dir, backend);
-            if (!c.config().equals(ck) || c.trainer() == null || !c.trainer().settings().equals(settings) || c.trainer().batchSize() != batch) {
+            boolean same = c.config().equals(ck) && c.trainer() != null && c.trainer().settings().equals(settings)
+                    && c.trainer().batchSize() == batch;
+            if (!same) {
                 throw new IllegalArgumentException(dir + " holds a run with other settings: pass another --out");
             }
             run = TrainingRun.resume(c, dataset);
@@ -262,7 +280,8 @@ final class ExperimentCommand implements Callable<Integer> {
             try (Progress progress = new Progress(name, run.stepCount(), total)) {
                 run.run(new TrainingRun.Options(dir, checkpointEvery, 0, 0), new TrainingRun.Listener() {
                     @Override public void onStep(DualRateTrainer.Step s) {
-                        progress.update(s.step() + 1, String.format("loss %.3f NELBO/token %.3f KL %.1f", s.loss(), s.nelboPerToken(), s.klPerSequence()));
+                        progress.update(s.step() + 1,
+                                String.format("loss %.3f NELBO/token %.3f KL %.1f", s.loss(), s.nelboPerToken(), s.klPerSequence()));
                     }
                 });
             }
@@ -288,8 +307,9 @@ final class ExperimentCommand implements Callable<Integer> {
         }
         chart.addSeries(String.format("LTM bound (N_z=%d, trained with T_fast=%d)", r.plan().latents(), r.plan().tFast()), x, y);
         double[] ends = {x[0], x[n - 1]};
-        addLine(chart, String.format("baseline, equal steps (%d)", r.baselineEqualSteps().steps()), ends, r.baselineEqualSteps().perplexity());
-        addLine(chart, String.format("baseline, equal FLOPs (%d steps)", r.baselineEqualFlops().steps()), ends, r.baselineEqualFlops().perplexity());
+        Baseline steps = r.baselineEqualSteps(), flops = r.baselineEqualFlops();
+        addLine(chart, String.format("baseline, equal steps (%d)", steps.steps()), ends, steps.perplexity());
+        addLine(chart, String.format("baseline, equal FLOPs (%d steps)", flops.steps()), ends, flops.perplexity());
         try {
             return BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
         } catch (IOException e) {

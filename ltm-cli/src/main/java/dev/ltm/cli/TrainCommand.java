@@ -50,7 +50,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "8", description = "Sequences per step (default: ${DEFAULT-VALUE}).")
     int batch;
     @Option(names = "--micro-batch", defaultValue = "0",
-            description = "Sequences per micro-batch, each with its own fast fit; must divide --batch; memory follows it (0 = --batch; default: ${DEFAULT-VALUE}).")
+            description = "Sequences per micro-batch, each with its own fast fit; must divide --batch; memory follows it"
+                    + " (0 = --batch; default: ${DEFAULT-VALUE}).")
     int microBatch;
     @Option(names = "--t-fast", defaultValue = "16", description = "Fast steps T_fast per batch (default: ${DEFAULT-VALUE}).")
     int tFast;

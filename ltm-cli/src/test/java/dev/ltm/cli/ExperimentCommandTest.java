@@ -68,14 +68,18 @@ class ExperimentCommandTest {
                 .isEqualTo(String.format("experiment: LTM bound %.3f at T_fast=%d; baseline ppl %.3f at equal steps, %.3f at equal FLOPs",
                         r.get("bestBound").asDouble(), r.get("bestTFast").asInt(), r.at("/baselineEqualSteps/perplexity").asDouble(),
                         r.at("/baselineEqualFlops/perplexity").asDouble()));
-        for (String phase : new String[] {"ltm", "baseline-steps", "baseline-flops"}) assertThat(out.resolve(phase).resolve("trainer.json")).exists();
+        for (String phase : new String[] {"ltm", "baseline-steps", "baseline-flops"}) {
+            assertThat(out.resolve(phase).resolve("trainer.json")).exists();
+        }
     }
 
     @Test
     void theFlopFiguresFollowTheFlopModelAndMatchTheBaselineToTheLtmsCompute() throws IOException {
         JsonNode r = results(out), f = r.get("flops");
-        LtmConfig ltm = LtmConfig.builder().vocabSize(258).width(16).layers(2).heads(4).latentCount(2).maxSeqLen(SEQ).window(SEQ / 4).build();
-        long ltmStep = new Flops(ltm, SEQ).trainingStep(T_FAST), baseStep = new Flops(ltm.toBuilder().latentCount(0).build(), SEQ).trainingStep(0);
+        LtmConfig ltm = LtmConfig.builder().vocabSize(258).width(16).layers(2).heads(4).latentCount(2).maxSeqLen(SEQ).window(SEQ / 4)
+                .build();
+        long ltmStep = new Flops(ltm, SEQ).trainingStep(T_FAST);
+        long baseStep = new Flops(ltm.toBuilder().latentCount(0).build(), SEQ).trainingStep(0);
         assertThat(f.get("ltmStepPerSequence").asLong()).isEqualTo(ltmStep);
         assertThat(f.get("baselineStepPerSequence").asLong()).isEqualTo(baseStep);
         assertThat(f.get("ltmTrainingFlops").asLong()).isEqualTo((long) STEPS * BATCH * ltmStep);
@@ -85,7 +89,8 @@ class ExperimentCommandTest {
         assertThat((double) r.at("/baselineEqualFlops/trainingFlops").asLong())
                 .isCloseTo((double) STEPS * BATCH * ltmStep, within(BATCH * baseStep / 2.0));
         assertThat(r.at("/baselineEqualSteps/steps").asInt()).isEqualTo(STEPS);
-        assertThat(r.at("/baselineEqualSteps/trainingTokens").asLong()).isEqualTo((long) STEPS * BATCH * SEQ).isEqualTo(r.get("ltmTrainingTokens").asLong());
+        assertThat(r.at("/baselineEqualSteps/trainingTokens").asLong()).isEqualTo((long) STEPS * BATCH * SEQ)
+                .isEqualTo(r.get("ltmTrainingTokens").asLong());
         // At equal batch and length, equal tokens is equal steps.
         assertThat(r.get("baselineEqualTokens").get("perplexity").asDouble()).isEqualTo(r.at("/baselineEqualSteps/perplexity").asDouble());
         assertThat(r.get("equalTokensNote").asText()).contains("equal steps");

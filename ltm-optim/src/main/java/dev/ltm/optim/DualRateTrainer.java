@@ -38,7 +38,9 @@ public final class DualRateTrainer {
                            @JsonSetter(nulls = Nulls.AS_EMPTY) int microBatch) {
         /** Checks the schedule's ranges. */
         public Settings {
-            if (microBatch < 0) throw new IllegalArgumentException("DualRateTrainer.Settings: microBatch " + microBatch + " must be >= 0 (0 = whole batch)");
+            if (microBatch < 0) {
+                throw new IllegalArgumentException("DualRateTrainer.Settings: microBatch " + microBatch + " must be >= 0 (0: whole batch)");
+            }
             if (totalSteps <= 0 || warmupSteps < 0) {
                 throw new IllegalArgumentException("DualRateTrainer.Settings: warmup " + warmupSteps + ", total " + totalSteps
                         + ": expected warmup >= 0 and total > 0");

@@ -17,7 +17,9 @@ import dev.ltm.model.LtmConfig;
 public record Flops(LtmConfig config, int n) {
     /** Checks the positions against the config's context. */
     public Flops {
-        if (n < 1 || n > config.maxSeqLen()) throw new IllegalArgumentException("flops: " + n + " positions, expected 1.." + config.maxSeqLen());
+        if (n < 1 || n > config.maxSeqLen()) {
+            throw new IllegalArgumentException("flops: " + n + " positions, expected 1.." + config.maxSeqLen());
+        }
     }
 
     /** (query, key) pairs of causal self-attention with the window: sum over i of min(i + 1, W). */
@@ -73,7 +75,10 @@ public record Flops(LtmConfig config, int n) {
         return s;
     }
 
-    /** The slow step's backward pass: input and weight gradients everywhere, except the input gradient of k and v in cross-attention (z is fixed). */
+    /**
+     * The slow step's backward pass: input and weight gradients everywhere, except the input gradient of
+     * k and v in cross-attention (z is fixed).
+     */
     public long backwardToWeights() { return 2 * forward() - config.layers() * (m() == 0 ? 0 : 2L * 2 * m() * h() * kv()); }
 
     /** One fast step: the forward pass past the prefix and the backward pass to z. */
