@@ -5,9 +5,17 @@ import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ltm.model.LatentThoughtModel;
 import dev.ltm.model.LtmConfig;
+import dev.ltm.model.tokenizer.ByteTokenizer;
+import dev.ltm.optim.Checkpoint;
+import dev.ltm.optim.DualRateTrainer;
+import dev.ltm.optim.FastFitter;
 import dev.ltm.optim.Flops;
 import dev.ltm.optim.Ltm;
+import dev.ltm.optim.TrainingData;
+import dev.ltm.optim.TrainingRun;
+import dev.ltm.tensor.Rng;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -124,6 +132,24 @@ class ExperimentCommandTest {
         assertThat(o.code()).as(o.err()).isZero();
         assertThat(o.out()).contains("resuming the run in " + again);
         assertThat(o.err()).doesNotContain("ltm 1/");
+        assertThat(lastLine(o.out())).isEqualTo(lastLine(first.out()));
+    }
+
+    @Test
+    void aPhaseInterruptedHalfWayContinuesToTheSameFigures() {
+        // What an interrupted run leaves: the LTM phase's checkpoint at step 3 of 6, with the experiment's own settings.
+        Path cut = tmp.resolve("interrupted");
+        Checkpoint.DataSpec spec = new Checkpoint.DataSpec(corpus.toString(), 3000, 5, SEQ, 0.2, "concatenated");
+        LtmConfig config = LtmConfig.builder().vocabSize(258).width(16).layers(2).heads(4).latentCount(2).maxSeqLen(SEQ).window(SEQ / 4)
+                .build();
+        DualRateTrainer.Settings settings = DualRateTrainer.Settings.defaults(STEPS / 10, STEPS, 5).withPeakLr(3e-3f)
+                .withFast(FastFitter.Settings.defaults().withSteps(T_FAST).withLr(0.3f)).withMicroBatch(2);
+        TrainingRun.start(new Checkpoint.Config(Checkpoint.FORMAT, config, "byte", spec), new LatentThoughtModel(config, new Rng(5)),
+                settings, TrainingData.dataset(spec, new ByteTokenizer()), BATCH)
+                .runTo(3, new TrainingRun.Options(cut.resolve("ltm"), 0, 0, 0), new TrainingRun.Listener() {});
+        CliTest.Outcome o = CliTest.run(experiment(cut));
+        assertThat(o.code()).as(o.err()).isZero();
+        assertThat(o.out()).contains("ltm: N_z=2").contains("(resuming at step 3)");
         assertThat(lastLine(o.out())).isEqualTo(lastLine(first.out()));
     }
 
