@@ -50,6 +50,10 @@ final class TrainCommand implements Callable<Integer> {
     int steps;
     @Option(names = "--batch", defaultValue = "8", description = "Sequences per step (default: ${DEFAULT-VALUE}).")
     int batch;
+    @Option(names = "--micro-batch", defaultValue = "0",
+            description = "Sequences per micro-batch, each with its own fast fit; must divide --batch; memory follows it"
+                    + " (0 = --batch; default: ${DEFAULT-VALUE}).")
+    int microBatch;
     @Option(names = "--t-fast", defaultValue = "16", description = "Fast steps T_fast per batch (default: ${DEFAULT-VALUE}).")
     int tFast;
     @Option(names = "--fast-lr", defaultValue = "0.3", description = "Peak fast learning rate (default: ${DEFAULT-VALUE}).")
@@ -122,7 +126,9 @@ final class TrainCommand implements Callable<Integer> {
                 .kvHeads(kvHeads == 0 ? heads : kvHeads).latentCount(latents).maxSeqLen(seqLen).window(window).build();
         if (steps < 1) throw new IllegalArgumentException("--steps " + steps + " must be >= 1");
         if (batch < 1) throw new IllegalArgumentException("--batch " + batch + " must be >= 1");
-        DualRateTrainer.Settings settings = Common.trainerSettings(warmup < 0 ? steps / 10 : warmup, steps, seed, lr, tFast, fastLr);
+        DualRateTrainer.Settings settings = Common.trainerSettings(warmup < 0 ? steps / 10 : warmup, steps, seed, lr, tFast, fastLr)
+                .withMicroBatch(microBatch);
+        settings.microBatchFor(batch);
         Checkpoint.DataSpec spec = new Checkpoint.DataSpec(data, stories, seed, seqLen, valFraction, "concatenated");
         Dataset dataset = TrainingData.dataset(spec, tok);
         Checkpoint.Config ckpt = new Checkpoint.Config(Checkpoint.FORMAT, config, tok.name(), spec);

@@ -2,14 +2,18 @@ package dev.ltm.optim;
 
 import static dev.ltm.autograd.Ops.scale;
 
+import com.fasterxml.jackson.annotation.JsonSetter;
+import com.fasterxml.jackson.annotation.Nulls;
 import dev.ltm.autograd.Tape;
 import dev.ltm.autograd.Var;
 import dev.ltm.model.Elbo;
 import dev.ltm.model.LatentThoughtModel;
 import dev.ltm.model.Params;
+import dev.ltm.model.Posterior;
 import dev.ltm.model.TokenBatch;
 import dev.ltm.tensor.Rng;
 import dev.ltm.tensor.Tensor;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,18 +21,26 @@ import java.util.Map;
 /**
  * The dual-rate algorithm (spec section 2): per batch, a fast fit of the posterior, then one slow
  * AdamW step on the decoder weights on the mean next-token NLL given z = mu + eps * sigma, held
- * fixed. All randomness of step s comes from {@link #fitRng(long, int)}, so the trainer's whole
+ * fixed. A batch may be processed in micro-batches (spec section 5: 512 sequences per step as
+ * micro-batches of 64), each with its own fast fit and backward pass; their weight gradients add up
+ * to the whole batch's, so the step is the same and only one micro-batch's activations live at a
+ * time. All randomness of step s comes from {@link #fitRng(long, int)}, so the trainer's whole
  * state is the weights, the optimizer moments and the step count.
  */
 public final class DualRateTrainer {
     /**
      * The slow step's AdamW settings and schedule (peak lr, warm-up and total steps), the gradient
-     * clipping norm, the fast fit's settings and the seed of every fit.
+     * clipping norm, the fast fit's settings, the seed of every fit, and the sequences per micro-batch
+     * (0: the whole batch at once; a trainer.json written before micro-batches has none and reads as 0).
      */
     public record Settings(float peakLr, int warmupSteps, int totalSteps, float beta1, float beta2, float eps,
-                           float weightDecay, float clipNorm, FastFitter.Settings fast, long seed) {
+                           float weightDecay, float clipNorm, FastFitter.Settings fast, long seed,
+                           @JsonSetter(nulls = Nulls.AS_EMPTY) int microBatch) {
         /** Checks the schedule's ranges. */
         public Settings {
+            if (microBatch < 0) {
+                throw new IllegalArgumentException("DualRateTrainer.Settings: microBatch " + microBatch + " must be >= 0 (0: whole batch)");
+            }
             if (totalSteps <= 0 || warmupSteps < 0) {
                 throw new IllegalArgumentException("DualRateTrainer.Settings: warmup " + warmupSteps + ", total " + totalSteps
                         + ": expected warmup >= 0 and total > 0");
@@ -38,17 +50,32 @@ public final class DualRateTrainer {
 
         /** The spec's values: peak lr 4e-4, betas (0.9, 0.95), eps 1e-8, weight decay 0.1, clip 1.0, default fast fit. */
         public static Settings defaults(int warmupSteps, int totalSteps, long seed) {
-            return new Settings(4e-4f, warmupSteps, totalSteps, 0.9f, 0.95f, 1e-8f, 0.1f, 1.0f, FastFitter.Settings.defaults(), seed);
+            return new Settings(4e-4f, warmupSteps, totalSteps, 0.9f, 0.95f, 1e-8f, 0.1f, 1.0f, FastFitter.Settings.defaults(), seed, 0);
         }
 
         /** These settings with another peak lr. */
         public Settings withPeakLr(float lr) {
-            return new Settings(lr, warmupSteps, totalSteps, beta1, beta2, eps, weightDecay, clipNorm, fast, seed);
+            return new Settings(lr, warmupSteps, totalSteps, beta1, beta2, eps, weightDecay, clipNorm, fast, seed, microBatch);
         }
 
         /** These settings with other fast-fit settings. */
         public Settings withFast(FastFitter.Settings f) {
-            return new Settings(peakLr, warmupSteps, totalSteps, beta1, beta2, eps, weightDecay, clipNorm, f, seed);
+            return new Settings(peakLr, warmupSteps, totalSteps, beta1, beta2, eps, weightDecay, clipNorm, f, seed, microBatch);
+        }
+
+        /** These settings with {@code m} sequences per micro-batch (0: the whole batch); m must divide the batch size. */
+        public Settings withMicroBatch(int m) {
+            return new Settings(peakLr, warmupSteps, totalSteps, beta1, beta2, eps, weightDecay, clipNorm, fast, seed, m);
+        }
+
+        /** The micro-batch size for a batch of {@code batchSize} sequences, or a one-line error if it does not divide it. */
+        public int microBatchFor(int batchSize) {
+            int m = microBatch == 0 ? batchSize : microBatch;
+            if (batchSize % m != 0) {
+                throw new IllegalArgumentException("micro-batch " + m + " does not divide the batch of " + batchSize
+                        + " sequences: expected a divisor of " + batchSize);
+            }
+            return m;
         }
     }
 
@@ -84,24 +111,56 @@ public final class DualRateTrainer {
         return new Rng(seed ^ (0x9E3779B97F4A7C15L * (step + 1L)));
     }
 
-    /** One dual-rate step on {@code batch}: fast fit, then a slow AdamW step with z fixed. */
+    /**
+     * One dual-rate step on {@code batch}: per micro-batch a fast fit and the backward pass of its share
+     * of the slow loss, then one clip and one AdamW step with z fixed.
+     */
     public Step step(TokenBatch batch) {
         int s = optimizer.stepCount();
         long tokens = batch.tokenCount();
         if (tokens == 0) throw new IllegalArgumentException("DualRateTrainer.step: the batch has no predicted tokens");
-        // Fast learning: the local posterior of this batch.
-        FastFitter.Result fit = fitter.fit(batch, fitRng(settings.seed(), s));
-        Var z = model.config().latentCount() == 0 ? null : Var.constant(fit.z());
-        // Slow learning: mean next-token NLL given z; only this step's own gradient reaches the weights.
+        int b = batch.batchSize(), micro = settings.microBatchFor(b);
+        // The whole batch's fresh start is drawn at once and sliced, so a sequence's mu, logvar and eps
+        // do not depend on the micro-batch it lands in (and one micro-batch draws what the plain step drew).
+        Posterior start = Posterior.init(model.config(), b, fitRng(settings.seed(), s));
         optimizer.zeroGrad();
-        Var loss = scale(Elbo.nllSum(model.logits(trainable, batch.inputs(), z), batch), 1f / tokens);
-        Tape.backward(loss);
+        double loss = 0, nelbo = 0, kl = 0;
+        boolean thoughts = model.config().latentCount() > 0;
+        for (int from = 0; from < b; from += micro) {
+            TokenBatch part = micro == b ? batch : rows(batch, from, from + micro);
+            // Fast learning: the local posterior of this micro-batch (with N_z = 0 there is nothing to fit,
+            // and the bound is the NLL, which the slow forward pass computes anyway).
+            FastFitter.Result fit = thoughts ? fitter.fit(part, slice(start, from, from + micro)) : null;
+            Var z = thoughts ? Var.constant(fit.z()) : null;
+            // Slow learning: this micro-batch's NLL sum over the whole batch's token count, so the gradients
+            // accumulated over the micro-batches are those of the batch's mean next-token NLL (spec 2).
+            // Only this step's own gradient reaches the weights.
+            Var partLoss = scale(Elbo.nllSum(model.logits(trainable, part.inputs(), z), part), 1f / tokens);
+            Tape.backward(partLoss);
+            loss += partLoss.value().item();
+            nelbo += thoughts ? fit.elbo().totalNelbo() : (double) partLoss.value().item() * tokens;
+            kl += thoughts ? fit.elbo().totalKl() : 0;
+        }
         double norm = GradClip.clipGlobalNorm(trainable.grads().values(), settings.clipNorm());
         float lr = Schedules.warmupCosine(s, settings.warmupSteps(), settings.totalSteps(), settings.peakLr());
         optimizer.step(lr);
         optimizer.zeroGrad();
-        Elbo elbo = fit.elbo();
-        return new Step(s, lr, loss.value().item(), norm, elbo.nelboPerToken(), elbo.totalKl() / batch.batchSize(), tokens);
+        return new Step(s, lr, loss, norm, nelbo / tokens, kl / b, tokens);
+    }
+
+    /** Rows {@code [from, to)} of a batch. */
+    private static TokenBatch rows(TokenBatch batch, int from, int to) {
+        return new TokenBatch(Arrays.copyOfRange(batch.inputs(), from, to), Arrays.copyOfRange(batch.targets(), from, to));
+    }
+
+    /** The fresh start of sequences {@code [from, to)}, on the model's backend. */
+    private Posterior slice(Posterior q, int from, int to) {
+        boolean all = from == 0 && to == q.batchSize();
+        Tensor mu = all ? q.mu().value() : q.mu().value().slice(0, from, to);
+        Tensor logvar = all ? q.logvar().value() : q.logvar().value().slice(0, from, to);
+        Tensor eps = all ? q.eps() : q.eps().slice(0, from, to);
+        var backend = model.backend();
+        return Posterior.of(Var.param(mu.to(backend)), Var.param(logvar.to(backend)), eps.to(backend));
     }
 
     /** Steps taken so far. */

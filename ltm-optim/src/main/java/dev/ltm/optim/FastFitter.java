@@ -65,8 +65,8 @@ public final class FastFitter {
         return fit(batch, Posterior.persistent(model.config(), initialMu.to(model.backend()), rng));
     }
 
-    /** Spec 2, step 1 happened in the caller (the posterior's start); this runs steps 2 and 3. */
-    private Result fit(TokenBatch batch, Posterior q) {
+    /** Fits from the start {@code q} (whose leaves it updates): spec 2, step 1 happened in the caller; this runs steps 2 and 3. */
+    public Result fit(TokenBatch batch, Posterior q) {
         if (q.batchSize() != batch.batchSize()) {
             throw new IllegalArgumentException("FastFitter: posterior of " + q.batchSize() + " sequences for a batch of "
                     + batch.batchSize());

@@ -64,7 +64,7 @@ public final class Ltm {
         return train(texts, s, batchSize);
     }
 
-    /** Trains on {@code texts} with the given settings (their total steps, seed and fast fit). */
+    /** Trains on {@code texts} with the given settings (their total steps, seed, fast fit and micro-batch size). */
     public TrainingRun.Summary train(List<String> texts, DualRateTrainer.Settings settings, int batchSize) {
         int seqLen = model.config().maxSeqLen();
         Dataset d = Dataset.build(texts, tokenizer, seqLen, 0, settings.seed(), Dataset.Layout.CONCATENATED);

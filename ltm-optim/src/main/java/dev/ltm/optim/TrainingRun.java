@@ -64,6 +64,7 @@ public final class TrainingRun {
         if (data.seqLen() > config.model().maxSeqLen()) {
             throw new IllegalArgumentException("training: sequence length " + data.seqLen() + " exceeds the model's context " + config.model().maxSeqLen());
         }
+        trainer.settings().microBatchFor(batchSize); // a micro-batch that does not divide the batch fails before any step
         this.config = config;
         this.trainer = trainer;
         this.data = data;

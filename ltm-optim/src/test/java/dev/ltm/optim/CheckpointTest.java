@@ -55,6 +55,22 @@ class CheckpointTest {
     }
 
     @Test
+    void theMicroBatchIsPartOfTheTrainerStateAndOlderStateMeansTheWholeBatch() throws IOException {
+        TrainingRun run = TrainingRun.start(Tiny.config(), Tiny.model(3), Tiny.settings(5).withMicroBatch(1), Tiny.dataset(), 2);
+        run.runTo(1, TrainingRun.Options.none(), new TrainingRun.Listener() {});
+        Path dir = tmp.resolve("micro");
+        run.checkpoint().save(dir);
+        assertThat(Checkpoint.load(dir).trainer().settings().microBatch()).isEqualTo(1);
+        // A trainer.json written before micro-batches existed has no such field: it resumes with whole batches.
+        Path file = dir.resolve("trainer.json");
+        String text = Files.readString(file);
+        String older = text.replaceAll(",\\s*\"microBatch\"\\s*:\\s*1", "");
+        assertThat(older).isNotEqualTo(text).doesNotContain("microBatch");
+        Files.writeString(file, older);
+        assertThat(Checkpoint.load(dir).trainer().settings().microBatch()).isZero();
+    }
+
+    @Test
     void aModelOnlyCheckpointHasNoTrainerState() {
         Path dir = tmp.resolve("model-only");
         new Checkpoint(Tiny.config(), Tiny.model(4), null, null).save(dir);

@@ -1,6 +1,7 @@
 package dev.ltm.optim;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import dev.ltm.model.LatentThoughtModel;
@@ -118,6 +119,64 @@ class DualRateTrainerTest {
         DualRateTrainer.Step step = new DualRateTrainer(m, settings(3)).step(TokenBatch.shifted(seqs));
         assertThat(step.tokens()).isEqualTo(12 + 8);
         assertThat(step.loss()).isCloseTo(Math.log(50), within(0.2));
+    }
+
+    @Test
+    void microBatchesOfTwoGiveTheStepOfTheWholeBatchOfEight() {
+        LatentThoughtModel whole = new LatentThoughtModel(CONFIG, new Rng(9)), split = new LatentThoughtModel(CONFIG, new Rng(9));
+        DualRateTrainer one = new DualRateTrainer(whole, settings(5).withMicroBatch(8));
+        DualRateTrainer four = new DualRateTrainer(split, settings(5).withMicroBatch(2));
+        for (int s = 0; s < 3; s++) {
+            TokenBatch batch = FastFitterTest.batch(new Rng(20 + s), 8, 12, 50);
+            DualRateTrainer.Step a = one.step(batch), b = four.step(batch);
+            assertThat(b.loss()).isCloseTo(a.loss(), within(1e-5 * a.loss()));
+            assertThat(b.gradNorm()).isCloseTo(a.gradNorm(), within(1e-5 * a.gradNorm()));
+            assertThat(b.nelboPerToken()).isCloseTo(a.nelboPerToken(), within(1e-5 * a.nelboPerToken()));
+            assertThat(b.klPerSequence()).isCloseTo(a.klPerSequence(), within(1e-5 * a.klPerSequence()));
+            assertThat(b.tokens()).isEqualTo(a.tokens()).isEqualTo(8 * 12);
+        }
+        assertThat(four.stepCount()).isEqualTo(one.stepCount()).isEqualTo(3);
+        whole.parameters().forEach((name, t) -> assertRelativelyClose(name, split.parameters().get(name), t, 1e-5));
+        one.optimizerState().forEach((name, t) -> assertRelativelyClose(name, four.optimizerState().get(name), t, 1e-5));
+        // The weights did move: the comparison is not between two untouched models.
+        assertThat(whole.parameters().get("layers.0.cross.wq").data())
+                .isNotEqualTo(new LatentThoughtModel(CONFIG, new Rng(9)).parameters().get("layers.0.cross.wq").data());
+    }
+
+    @Test
+    void aMicroBatchOfTheWholeBatchIsTheOneBatchStepBitForBit() {
+        LatentThoughtModel a = new LatentThoughtModel(CONFIG, new Rng(10)), b = new LatentThoughtModel(CONFIG, new Rng(10));
+        DualRateTrainer plain = new DualRateTrainer(a, settings(3)), explicit = new DualRateTrainer(b, settings(3).withMicroBatch(4));
+        for (int s = 0; s < 2; s++) {
+            TokenBatch batch = FastFitterTest.batch(new Rng(30 + s), 4, 12, 50);
+            assertThat(explicit.step(batch)).isEqualTo(plain.step(batch));
+        }
+        a.parameters().forEach((name, t) -> assertThat(b.parameters().get(name).data()).as(name).containsExactly(t.data()));
+    }
+
+    @Test
+    void aMicroBatchThatDoesNotDivideTheBatchIsRefusedBeforeAnyChange() {
+        LatentThoughtModel m = new LatentThoughtModel(CONFIG, new Rng(11));
+        float[] before = m.parameters().get("tok_emb").toArray();
+        DualRateTrainer trainer = new DualRateTrainer(m, settings(3).withMicroBatch(3));
+        assertThatThrownBy(() -> trainer.step(FastFitterTest.batch(new Rng(1), 8, 12, 50)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("micro-batch 3 does not divide the batch of 8 sequences: expected a divisor of 8");
+        assertThat(trainer.stepCount()).isZero();
+        assertThat(m.parameters().get("tok_emb").data()).containsExactly(before);
+        assertThatThrownBy(() -> settings(3).withMicroBatch(-1)).hasMessageContaining("microBatch -1 must be >= 0");
+    }
+
+    /** max |actual - expected| <= tolerance * max |expected| over the tensor (elementwise relative error is meaningless near 0). */
+    private static void assertRelativelyClose(String name, Tensor actual, Tensor expected, double tolerance) {
+        float[] x = actual.data(), y = expected.data();
+        double scale = 0, diff = 0;
+        for (int i = 0; i < y.length; i++) {
+            scale = Math.max(scale, Math.abs(y[i]));
+            diff = Math.max(diff, Math.abs(x[i] - y[i]));
+        }
+        assertThat(scale).as(name + " is not all zeros").isPositive();
+        assertThat(diff).as(name).isLessThanOrEqualTo(tolerance * scale);
     }
 
     private static Map<String, Tensor> copies(Map<String, Tensor> in) {
