@@ -198,19 +198,39 @@ function ticks(lo, hi) {
   return out;
 }
 
+// The values 1, 2, 3 and 5 times a power of ten inside [lo, hi].
+function logTicks(lo, hi) {
+  const out = [];
+  for (let p = Math.floor(Math.log10(lo)); p <= Math.ceil(Math.log10(hi)); p++) {
+    for (const m of [1, 2, 3, 5]) {
+      const v = Number((m * Math.pow(10, p)).toPrecision(6));
+      if (v >= lo && v <= hi) out.push(v);
+    }
+  }
+  return out;
+}
+
 function drawPlot(r, tFast) {
   const plot = $('bound-plot');
   const W = 520, H = 320, left = 56, right = 150, top = 16, bottom = 44;
   const values = r.rows.map((x) => x.perplexityBound);
   if (r.baseline) values.push(r.baseline.perplexity);
   let lo = Math.min(...values), hi = Math.max(...values);
-  const pad = (hi - lo) * 0.08 || hi * 0.05 || 1;
-  lo = Math.max(0, lo - pad);
-  hi = hi + pad;
+  // A bound falling from tens to near one reads best on a log scale, where equal ratios are equal steps.
+  const log = lo > 0 && hi / lo > 4;
+  if (log) {
+    lo = lo / 1.15;
+    hi = hi * 1.15;
+  } else {
+    const pad = (hi - lo) * 0.08 || hi * 0.05 || 1;
+    lo = Math.max(0, lo - pad);
+    hi = hi + pad;
+  }
+  const scale = (v) => (log ? Math.log(v) : v);
   const x = (t) => left + (stops.indexOf(t) / (stops.length - 1)) * (W - left - right);
-  const y = (v) => top + (1 - (v - lo) / (hi - lo)) * (H - top - bottom);
+  const y = (v) => top + (1 - (scale(v) - scale(lo)) / (scale(hi) - scale(lo))) * (H - top - bottom);
   const parts = [];
-  for (const v of ticks(lo, hi)) {
+  for (const v of (log ? logTicks(lo, hi) : ticks(lo, hi))) {
     parts.push(svg('line', { class: 'grid', x1: left, x2: W - right, y1: y(v), y2: y(v) }));
     parts.push(svg('text', { x: left - 6, y: y(v) + 4, 'text-anchor': 'end' }, v));
   }
@@ -221,7 +241,7 @@ function drawPlot(r, tFast) {
   parts.push(svg('line', { class: 'axis', x1: left, x2: left, y1: top, y2: H - bottom }));
   parts.push(svg('text', { class: 'label', x: (left + W - right) / 2, y: H - 6, 'text-anchor': 'middle' }, 'T_fast (fast steps fitting z)'));
   parts.push(svg('text', { class: 'label', x: 14, y: (top + H - bottom) / 2, 'text-anchor': 'middle',
-    transform: 'rotate(-90 14 ' + (top + H - bottom) / 2 + ')' }, 'perplexity bound'));
+    transform: 'rotate(-90 14 ' + (top + H - bottom) / 2 + ')' }, 'perplexity bound' + (log ? ' (log scale)' : '')));
   if (r.baseline) {
     const by = y(r.baseline.perplexity);
     parts.push(svg('line', { class: 'baseline', x1: left, x2: W - right, y1: by, y2: by }));
