@@ -178,11 +178,20 @@ class PageBrowserTest {
         wait.until(d -> rows("bound-table").size() == 8);
         waitForText("thinking-meta", "T_fast 64");
         assertThat(driver.findElement(By.id("error")).isDisplayed()).isFalse();
-        long height = (Long) ((JavascriptExecutor) driver).executeScript("return document.documentElement.scrollHeight;");
+        JavascriptExecutor js = (JavascriptExecutor) driver;
+        long height = (Long) js.executeScript("return document.documentElement.scrollHeight;");
         driver.manage().window().setSize(new Dimension(1280, (int) Math.min(height + 40, 4000)));
-        ((JavascriptExecutor) driver).executeScript("window.scrollTo(0, 0);");
+        js.executeScript("window.scrollTo(0, 0);");
         byte[] page = driver.getScreenshotAs(OutputType.BYTES);
         Files.write(SCREENSHOTS.resolve("page.png"), page);
+        // The two demos without the model card: the window ends where the thinking-time section does.
+        long demosEnd = (Long) js.executeScript("return Math.ceil(document.getElementById('thinking-demo').getBoundingClientRect().bottom + 8);");
+        js.executeScript("document.documentElement.style.overflow = 'hidden';");
+        long chrome = (Long) js.executeScript("return window.outerHeight - window.innerHeight;");
+        driver.manage().window().setSize(new Dimension(1280, (int) (demosEnd + chrome)));
+        js.executeScript("window.scrollTo(0, 0);");
+        Files.write(SCREENSHOTS.resolve("demos.png"), driver.getScreenshotAs(OutputType.BYTES));
+        js.executeScript("document.documentElement.style.overflow = '';");
         for (String section : new String[] {"layers-demo", "thinking-demo", "model-card"}) {
             byte[] png = driver.findElement(By.id(section)).getScreenshotAs(OutputType.BYTES);
             Files.write(SCREENSHOTS.resolve(section + ".png"), png);

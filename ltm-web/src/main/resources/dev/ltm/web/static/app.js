@@ -253,12 +253,13 @@ function drawPlot(r, tFast) {
     const current = p.tFast === tFast;
     parts.push(svg('circle', { class: current ? 'point current' : 'point', cx: x(p.tFast), cy: y(p.perplexityBound), r: current ? 6 : 4,
       'data-t-fast': p.tFast }));
-    if (current) {
-      // Above the point, leaning inwards, so that the label never runs into the baseline's at the right edge.
-      const inRightHalf = x(p.tFast) > (left + W - right) / 2;
-      parts.push(svg('text', { x: x(p.tFast) + (inRightHalf ? -8 : 8), y: y(p.perplexityBound) - 12, 'text-anchor': inRightHalf ? 'end' : 'start',
-        class: 'current-label' }, 'LTM bound ' + fixed(p.perplexityBound, 3) + ' at T_fast ' + p.tFast));
-    }
+  }
+  const chosen = r.rows.find((p) => p.tFast === tFast);
+  if (chosen) {
+    // The chosen point's value in the plot's top right corner, which a falling curve leaves empty.
+    parts.push(svg('circle', { class: 'legend-point', cx: W - right - 150, cy: top + 8, r: 5 }));
+    parts.push(svg('text', { class: 'current-label', x: W - right - 140, y: top + 12 },
+      'LTM bound ' + fixed(chosen.perplexityBound, 3) + ' at T_fast ' + chosen.tFast));
   }
   plot.replaceChildren(...parts);
 }
