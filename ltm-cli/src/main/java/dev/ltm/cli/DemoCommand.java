@@ -65,7 +65,8 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the corpus, weights, batches and fits (default: ${DEFAULT-VALUE}).")
     long seed;
     @Option(names = "--out", defaultValue = "checkpoints",
-            description = "Folder for the two checkpoints, " + LTM_FOLDER + " and " + BASELINE_FOLDER + ", which ltm serve shows (default: ${DEFAULT-VALUE}).")
+            description = "Folder of the two checkpoints (" + LTM_FOLDER + ", " + BASELINE_FOLDER + ") for ltm serve"
+                    + " (default: ${DEFAULT-VALUE}).")
     Path out;
     @Mixin DeviceOption device;
 
@@ -99,14 +100,16 @@ final class DemoCommand implements Callable<Integer> {
         samples(ltm, tok, fast);
         Evaluator.Result best = table.get(0);
         for (Evaluator.Result r : table) if (r.perplexityBound() < best.perplexityBound()) best = r;
-        System.out.printf("%ncheckpoints: %s (LTM), %s (baseline); ltm serve shows them%n", out.resolve(LTM_FOLDER), out.resolve(BASELINE_FOLDER));
+        System.out.printf("%ncheckpoints: %s (LTM), %s (baseline); ltm serve shows them%n",
+                out.resolve(LTM_FOLDER), out.resolve(BASELINE_FOLDER));
         System.out.printf("demo took %s; LTM bound at T_fast=%d%n", Progress.clock((System.nanoTime() - started) / 1e9), best.tFast());
         System.out.printf("demo: LTM ppl-bound %.3f vs baseline ppl %.3f%n", best.perplexityBound(), base.perplexityBound());
         return 0;
     }
 
     /** Trains one model for {@code steps} slow steps on the shared batch order, with a progress line, and saves it to {@code dir}. */
-    private LatentThoughtModel train(String label, Checkpoint.DataSpec spec, Tokenizer tok, Dataset data, int nz, Backend backend, Path dir) {
+    private LatentThoughtModel train(String label, Checkpoint.DataSpec spec, Tokenizer tok, Dataset data, int nz, Backend backend,
+                                     Path dir) {
         LtmConfig config = LtmConfig.of(tok.vocabSize(), width, layers, 4, 4, nz, seqLen, window);
         DualRateTrainer.Settings settings = DualRateTrainer.Settings.defaults(steps / 10, steps, seed)
                 .withPeakLr(lr).withFast(FastFitter.Settings.defaults().withSteps(tFast).withLr(fastLr));

@@ -22,21 +22,29 @@ import picocli.CommandLine.Option;
 @Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Serve the interactive demos (layer groups, thinking time, model card) and a JSON API over a model.")
 final class ServeCommand implements Callable<Integer> {
-    @Option(names = "--checkpoint", description = "Checkpoint folder of the LTM; default: the demo's, in --out (trained first when missing).")
+    @Option(names = "--checkpoint",
+            description = "Checkpoint folder of the LTM; default: the demo's, in --out (trained first when missing).")
     Path checkpoint;
-    @Option(names = "--baseline", description = "Checkpoint of a baseline whose perplexity the thinking-time plot shows; default: the demo's when serving the demo.")
+    @Option(names = "--baseline",
+            description = "Checkpoint of a baseline, whose perplexity the thinking-time plot shows; default: the demo's, with the demo.")
     Path baseline;
-    @Option(names = "--out", defaultValue = "checkpoints", description = "Where the demo's checkpoints are, or are trained to (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--out", defaultValue = "checkpoints",
+            description = "Where the demo's checkpoints are, or are trained to (default: ${DEFAULT-VALUE}).")
     Path out;
-    @Option(names = "--data", description = "A .txt/.md/.jsonl file or folder of documents to probe and evaluate on; default: the checkpoint's held-out documents.")
+    @Option(names = "--data",
+            description = "A .txt/.md/.jsonl file or folder to probe and evaluate on; default: the checkpoint's held-out documents.")
     String data;
-    @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}, this machine only).")
+    @Option(names = "--host", defaultValue = "127.0.0.1",
+            description = "Address to listen on (default: ${DEFAULT-VALUE}, this machine only).")
     String host;
-    @Option(names = "--port", defaultValue = "8080", description = "Port, 0 = any free one (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--port", defaultValue = "8080",
+            description = "Port, 0 = any free one (default: ${DEFAULT-VALUE}).")
     int port;
-    @Option(names = "--max-docs", defaultValue = "48", description = "Held-out documents probed and evaluated at most (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--max-docs", defaultValue = "48",
+            description = "Held-out documents probed and evaluated at most (default: ${DEFAULT-VALUE}).")
     int maxDocs;
-    @Option(names = "--queue", defaultValue = "8", description = "Requests that may wait per model behind the running one; more get HTTP 503 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--queue", defaultValue = "8",
+            description = "Requests that may wait per model behind the running one; more get HTTP 503 (default: ${DEFAULT-VALUE}).")
     int queue;
     @Mixin DeviceOption device;
 
@@ -56,13 +64,16 @@ final class ServeCommand implements Callable<Integer> {
     LtmServer start() {
         long started = System.nanoTime();
         if (port < 0 || port > 65535) throw new IllegalArgumentException("--port " + port + " must be in 0..65535");
-        if (maxDocs < 1 || queue < 0) throw new IllegalArgumentException("--max-docs " + maxDocs + " must be >= 1 and --queue " + queue + " >= 0");
+        if (maxDocs < 1 || queue < 0) {
+            throw new IllegalArgumentException("--max-docs " + maxDocs + " must be >= 1 and --queue " + queue + " >= 0");
+        }
         Path ltmDir = checkpoint, baselineDir = baseline;
         if (checkpoint == null) {
             ltmDir = out.resolve(DemoCommand.LTM_FOLDER);
             if (baselineDir == null) baselineDir = out.resolve(DemoCommand.BASELINE_FOLDER);
             if (!Checkpoint.exists(ltmDir) || !Checkpoint.exists(baselineDir)) {
-                System.err.println("ltm serve: the demo's checkpoints are not in " + out + ": training them first (ltm demo --out " + out + ")");
+                System.err.println("ltm serve: the demo's checkpoints are not in " + out
+                        + ": training them first (ltm demo --out " + out + ")");
                 int code = Main.run("demo", "--out", out.toString(), "--device", device.device);
                 if (code != 0) return null;
             }
@@ -73,7 +84,8 @@ final class ServeCommand implements Callable<Integer> {
         List<String> heldOut = data != null ? TrainingData.documents(new Checkpoint.DataSpec(data, 0, 0, 1, 0, "per_document"))
                 : HeldOut.documents(ltm);
         if (heldOut.isEmpty()) System.err.println("ltm serve: " + ltmDir + " names no corpus of its own: probes and bounds need --data");
-        LtmServer.Options options = LtmServer.Options.defaults().at(host, port).withQueue(queue).withMaxDocuments(maxDocs).withLog(System.err);
+        LtmServer.Options options = LtmServer.Options.defaults().at(host, port).withQueue(queue).withMaxDocuments(maxDocs)
+                .withLog(System.err);
         LtmServer server = LtmServer.start(new ServedModel(ltmDir.toString(), ltm), base, heldOut, options);
         System.out.println("serving " + server.uri().toString().replaceAll("/$", ""));
         System.err.printf("ltm serve: ready in %.1f s; Ctrl-C stops it%n", (System.nanoTime() - started) / 1e9);

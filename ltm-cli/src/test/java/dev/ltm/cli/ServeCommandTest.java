@@ -72,7 +72,8 @@ class ServeCommandTest {
         Started s = start("--out", out.toString(), "--port", "0");
         try (LtmServer server = s.server()) {
             String card = get(server.uri().resolve("/api/model"));
-            assertThat(card).contains("\"source\":\"" + out.resolve("demo-ltm") + "\"").contains("\"source\":\"" + out.resolve("demo-baseline") + "\"");
+            assertThat(card).contains("\"source\":\"" + out.resolve("demo-ltm") + "\"")
+                    .contains("\"source\":\"" + out.resolve("demo-baseline") + "\"");
             assertThat(get(server.uri().resolve("/api/bound?tFast=0"))).contains("\"baseline\":{\"perplexity\":");
         }
     }

@@ -1,6 +1,9 @@
 package dev.ltm.web;
 
-/** A request the server answers with HTTP {@code status} and {@code {"error": message}}: bad input (400), busy (503), no such route (404). */
+/**
+ * A request the server answers with HTTP {@code status} and {@code {"error": message}}: bad input (400),
+ * busy (503), no such route (404).
+ */
 final class ApiException extends RuntimeException {
     private final int status;
 

@@ -170,7 +170,8 @@ public final class LtmServer implements AutoCloseable {
     record GenerateReply(String text, String prompt, String layers, Double nelboPerToken, boolean conditioned, int tFast, int tokens) {}
 
     private GenerateReply generate(String body) {
-        ObjectNode o = Requests.object(mapper, body, "{\"prompt\": \"Once upon a time\", \"layers\": \"all\", \"maxTokens\": 100}", GENERATE_FIELDS);
+        String example = "{\"prompt\": \"Once upon a time\", \"layers\": \"all\", \"maxTokens\": 100}";
+        ObjectNode o = Requests.object(mapper, body, example, GENERATE_FIELDS);
         LtmConfig c = ltm.config();
         String prompt = Requests.string(o, "prompt", null, "a string or null (null or \"\": unconditioned)");
         String layers = Requests.string(o, "layers", "all", "a string such as \"1-2\", \"1,3\", \"all\" or \"none\"");
@@ -180,10 +181,12 @@ public final class LtmServer implements AutoCloseable {
         double topP = Requests.number(o, "topP", 1.0, 0, true, 1);
         long seed = Requests.integer(o, "seed", 0, Long.MIN_VALUE, Long.MAX_VALUE);
         int tFast = (int) Requests.integer(o, "tFast", Math.min(ltm.trainedTFast(), options.maxTFast()), 0, options.maxTFast());
-        Generation.Options g = new Generation.Options(maxTokens, new Sampling(temperature, 0, topP), false, 1.0, kept.toString(), seed, tFast, true);
+        Generation.Options g = new Generation.Options(maxTokens, new Sampling(temperature, 0, topP), false, 1.0, kept.toString(),
+                seed, tFast, true);
         Generation.Result r = ltm.generate(prompt, g);
         Double nelbo = Double.isNaN(r.promptNelboPerToken()) ? null : r.promptNelboPerToken();
-        return new GenerateReply(r.text(), prompt == null ? "" : prompt, r.zLayers().toString(), nelbo, r.conditioned(), tFast, r.tokens().length);
+        return new GenerateReply(r.text(), prompt == null ? "" : prompt, r.zLayers().toString(), nelbo, r.conditioned(), tFast,
+                r.tokens().length);
     }
 
     /** The most tokens one generation may ask for: the cap, and never more than the context holds. */
@@ -194,7 +197,8 @@ public final class LtmServer implements AutoCloseable {
         static ProbeRow of(Prober.Row r) { return new ProbeRow(r.layers().toString(), r.accuracy(), r.nllPerToken()); }
     }
 
-    record ProbeReply(String layers, double accuracy, double nllPerToken, int tFast, int documents, long tokens, String table, List<ProbeRow> rows) {}
+    record ProbeReply(String layers, double accuracy, double nllPerToken, int tFast, int documents, long tokens, String table,
+                      List<ProbeRow> rows) {}
 
     private ProbeReply probe(String body) {
         ObjectNode o = Requests.object(mapper, body, "{\"layers\": \"1,3\"}", orderedSet("layers"));
@@ -261,7 +265,8 @@ public final class LtmServer implements AutoCloseable {
         h.set("Cache-Control", "no-store");
         h.set("X-Content-Type-Options", "nosniff");
         // Only this server's own script and styles: nothing that reached the page as text can run.
-        h.set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'");
+        h.set("Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'");
         ex.sendResponseHeaders(status, body.length);
         ex.getResponseBody().write(body);
         return status;

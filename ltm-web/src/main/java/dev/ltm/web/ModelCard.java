@@ -29,7 +29,8 @@ final class ModelCard {
         o.put("allCombinations", ltm.config().layers() <= ModelService.MAX_LAYERS_FOR_ALL_COMBINATIONS);
         o.put("heldOutDocuments", heldOut.size());
         o.put("examplePrompt", examplePrompt(heldOut, ltm.config().maxSeqLen()));
-        o.set("tFastStops", mapper.valueToTree(java.util.Arrays.stream(LtmServer.T_FAST_STOPS).filter(t -> t <= options.maxTFast()).toArray()));
+        int[] stops = java.util.Arrays.stream(LtmServer.T_FAST_STOPS).filter(t -> t <= options.maxTFast()).toArray();
+        o.set("tFastStops", mapper.valueToTree(stops));
         ObjectNode limits = o.putObject("limits");
         limits.put("maxTokens", Math.min(options.maxTokens(), ltm.config().maxSeqLen()));
         limits.put("maxTFast", options.maxTFast());
@@ -52,7 +53,9 @@ final class ModelCard {
             ObjectNode t = (ObjectNode) mapper.valueToTree(c.trainer());
             // Tokens seen: each step trains on batchSize windows of the data's sequence length.
             JsonNode data = o.get("data");
-            if (data != null && data.has("seqLen")) t.put("tokensSeen", (long) c.trainer().step() * c.trainer().batchSize() * data.get("seqLen").asLong());
+            if (data != null && data.has("seqLen")) {
+                t.put("tokensSeen", (long) c.trainer().step() * c.trainer().batchSize() * data.get("seqLen").asLong());
+            }
             o.set("training", t);
         }
         return o;

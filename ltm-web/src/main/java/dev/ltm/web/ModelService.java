@@ -78,7 +78,9 @@ final class ModelService implements AutoCloseable {
 
     /** The reconstruction of the held-out documents with {@code set} kept (spec section 3, probing), from the cache when there. */
     Probe probe(LayerSet set) {
-        if (config().latentCount() == 0) throw ApiException.badRequest("probe: the " + name + " model has no thoughts (N_z = 0), nothing to probe");
+        if (config().latentCount() == 0) {
+            throw ApiException.badRequest("probe: the " + name + " model has no thoughts (N_z = 0), nothing to probe");
+        }
         requireHeldOut("probe");
         int layers = config().layers();
         List<LayerSet> table = layers <= MAX_LAYERS_FOR_ALL_COMBINATIONS ? allCombinations(layers) : prefixes(layers);
@@ -90,7 +92,9 @@ final class ModelService implements AutoCloseable {
                 if (missing.isEmpty()) return null;
                 fits.incrementAndGet();
                 Prober.Report r = new Prober(model, fast, 0).probe(heldOut, missing);
-                for (List<Prober.Row> rows : List.of(r.prefixes(), r.sets())) for (Prober.Row row : rows) probeRows.putIfAbsent(row.layers(), row);
+                for (List<Prober.Row> rows : List.of(r.prefixes(), r.sets())) {
+                    for (Prober.Row row : rows) probeRows.putIfAbsent(row.layers(), row);
+                }
                 return null;
             });
         }
@@ -121,7 +125,8 @@ final class ModelService implements AutoCloseable {
 
     private void requireHeldOut(String what) {
         if (heldOut.isEmpty()) {
-            throw ApiException.badRequest(what + ": no held-out documents to measure on (the checkpoint names no corpus of its own: start serve with --data)");
+            throw ApiException.badRequest(what + ": no held-out documents to measure on"
+                    + " (the checkpoint names no corpus of its own: start serve with --data)");
         }
     }
 

@@ -39,7 +39,8 @@ final class ModelWorker implements AutoCloseable {
         try {
             future = executor.submit(task);
         } catch (RejectedExecutionException e) {
-            throw new ApiException(503, "the " + name + " model is busy: one computation runs and " + queue + " wait; try again in a moment");
+            throw new ApiException(503, "the " + name + " model is busy: one computation runs and " + queue
+                    + " wait; try again in a moment");
         }
         try {
             return future.get();

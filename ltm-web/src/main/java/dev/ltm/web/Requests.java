@@ -32,13 +32,18 @@ final class Requests {
         } catch (JsonProcessingException e) {
             String m = e.getOriginalMessage() == null ? e.getClass().getSimpleName() : e.getOriginalMessage();
             int nl = m.indexOf('\n');
-            String where = e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")";
+            var loc = e.getLocation();
+            String where = loc == null ? "" : " (line " + loc.getLineNr() + ", column " + loc.getColumnNr() + ")";
             throw ApiException.badRequest("malformed JSON" + where + ": " + (nl < 0 ? m : m.substring(0, nl)));
         }
-        if (!(node instanceof ObjectNode o)) throw ApiException.badRequest("the body is not a JSON object but " + kind(node) + "; expected one such as " + example);
+        if (!(node instanceof ObjectNode o)) {
+            throw ApiException.badRequest("the body is not a JSON object but " + kind(node) + "; expected one such as " + example);
+        }
         for (Iterator<String> names = o.fieldNames(); names.hasNext(); ) {
             String n = names.next();
-            if (!allowed.contains(n)) throw ApiException.badRequest("unknown field '" + n + "'; expected only " + String.join(", ", allowed));
+            if (!allowed.contains(n)) {
+                throw ApiException.badRequest("unknown field '" + n + "'; expected only " + String.join(", ", allowed));
+            }
         }
         return o;
     }
@@ -70,7 +75,9 @@ final class Requests {
         if (n == null || n.isNull()) return fallback;
         if (!n.isNumber()) throw ApiException.badRequest("'" + field + "' is " + shown(n) + "; expected a number in " + range);
         double v = n.doubleValue();
-        if (!(minExcluded ? v > min : v >= min) || !(v <= max)) throw ApiException.badRequest("'" + field + "' is " + trim(v) + "; expected a number in " + range);
+        if (!(minExcluded ? v > min : v >= min) || !(v <= max)) {
+            throw ApiException.badRequest("'" + field + "' is " + trim(v) + "; expected a number in " + range);
+        }
         return v;
     }
 
@@ -83,7 +90,9 @@ final class Requests {
         for (String pair : rawQuery.split("&")) {
             int eq = pair.indexOf('=');
             String name = decode(eq < 0 ? pair : pair.substring(0, eq)), value = eq < 0 ? "" : decode(pair.substring(eq + 1));
-            if (!allowed.contains(name)) throw ApiException.badRequest("unknown query parameter '" + name + "'; expected only " + String.join(", ", allowed));
+            if (!allowed.contains(name)) {
+                throw ApiException.badRequest("unknown query parameter '" + name + "'; expected only " + String.join(", ", allowed));
+            }
             if (out.put(name, value) != null) throw ApiException.badRequest("query parameter '" + name + "' is given twice");
         }
         return out;
@@ -103,7 +112,9 @@ final class Requests {
             if (v < 0 || v > max) throw ApiException.badRequest(field + " '" + text + "': " + v + " is outside 0.." + max);
             values.add(v);
         }
-        if (values.size() > maxCount) throw ApiException.badRequest(field + " '" + text + "': " + values.size() + " values, at most " + maxCount);
+        if (values.size() > maxCount) {
+            throw ApiException.badRequest(field + " '" + text + "': " + values.size() + " values, at most " + maxCount);
+        }
         List<Integer> list = new ArrayList<>(values);
         return list.stream().mapToInt(Integer::intValue).toArray();
     }

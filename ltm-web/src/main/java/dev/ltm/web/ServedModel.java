@@ -6,6 +6,8 @@ import dev.ltm.optim.Checkpoint;
 public record ServedModel(String source, Checkpoint checkpoint) {
     /** Checks that both are given. */
     public ServedModel {
-        if (source == null || checkpoint == null) throw new IllegalArgumentException("serve: a served model needs a source and a checkpoint");
+        if (source == null || checkpoint == null) {
+            throw new IllegalArgumentException("serve: a served model needs a source and a checkpoint");
+        }
     }
 }

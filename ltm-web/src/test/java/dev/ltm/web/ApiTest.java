@@ -110,7 +110,8 @@ class ApiTest {
                 + "\"temperature\": 0.8, \"topP\": 0.9, \"seed\": 5, \"tFast\": 3}");
         assertThat(r.status()).as(r.raw().body()).isEqualTo(200);
         Generation.Options o = new Generation.Options(20, new Sampling(0.8, 0, 0.9), false, 1.0, "1,3", 5, 3, true);
-        Generation.Result expected = new Generation(ltm.model(), ltm.tokenizer(), ltm.trainer().settings().fast()).generate("Once upon a time", o);
+        Generation.Result expected = new Generation(ltm.model(), ltm.tokenizer(), ltm.trainer().settings().fast())
+                .generate("Once upon a time", o);
         assertThat(r.json().get("text").asText()).isEqualTo(expected.text());
         assertThat(r.json().get("layers").asText()).isEqualTo("1,3");
         assertThat(r.json().get("conditioned").asBoolean()).isTrue();
@@ -174,7 +175,8 @@ class ApiTest {
             assertThat(row.get("nllPerToken").asDouble()).isEqualTo(e.nllPerToken());
             assertThat(row.get("klPerSequence").asDouble()).isEqualTo(e.klPerSequence());
         }
-        Evaluator.Result base = new Evaluator(baseline.model(), baseline.trainer().settings().fast(), 0).evaluate(heldOutBatches(baseline), 0);
+        Evaluator.Result base = new Evaluator(baseline.model(), baseline.trainer().settings().fast(), 0)
+                .evaluate(heldOutBatches(baseline), 0);
         assertThat(r.json().at("/baseline/perplexity").asDouble()).isEqualTo(base.perplexityBound());
         assertThat(r.json().get("documents").asInt()).isEqualTo(6);
     }
@@ -259,7 +261,8 @@ class ApiTest {
         HttpResponse<String> page = sendRaw("/");
         assertThat(page.statusCode()).isEqualTo(200);
         assertThat(page.headers().firstValue("Content-Type")).hasValue("text/html; charset=utf-8");
-        assertThat(page.headers().firstValue("Content-Security-Policy")).hasValueSatisfying(v -> assertThat(v).startsWith("default-src 'self'"));
+        assertThat(page.headers().firstValue("Content-Security-Policy"))
+                .hasValueSatisfying(v -> assertThat(v).startsWith("default-src 'self'"));
         assertThat(page.body()).contains("<script src=\"app.js\" defer></script>").doesNotContain("http://").doesNotContain("https://");
         HttpResponse<String> js = sendRaw("/app.js");
         assertThat(js.statusCode()).isEqualTo(200);
@@ -288,7 +291,8 @@ class ApiTest {
         for (int seed = 0; seed < 6; seed++) {
             HttpResponse<String> r = replies.get(seed).join();
             assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-            Reply alone = post("/api/generate", "{\"prompt\": \"Once upon\", \"layers\": \"2\", \"maxTokens\": 16, \"seed\": " + seed + "}");
+            Reply alone = post("/api/generate",
+                    "{\"prompt\": \"Once upon\", \"layers\": \"2\", \"maxTokens\": 16, \"seed\": " + seed + "}");
             assertThat(r.body()).isEqualTo(alone.raw().body());
         }
         assertThat(probe.join().status()).isEqualTo(200);
@@ -312,7 +316,8 @@ class ApiTest {
             assertThat(small.ltm().worker().waiting()).as("requests queued behind the blocked one").isEqualTo(1);
             Reply refused = send(small, "POST", "/api/generate", body);
             assertThat(refused.status()).isEqualTo(503);
-            assertThat(refused.json().get("error").asText()).isEqualTo("the LTM model is busy: one computation runs and 1 wait; try again in a moment");
+            assertThat(refused.json().get("error").asText())
+                    .isEqualTo("the LTM model is busy: one computation runs and 1 wait; try again in a moment");
             Reply cached = send(small, "GET", "/api/model", null);
             assertThat(cached.status()).as("the model card needs no computation").isEqualTo(200);
             release.countDown();
@@ -324,7 +329,8 @@ class ApiTest {
 
     @Test
     void withoutHeldOutDocumentsProbeAndBoundSayWhatIsMissing() {
-        try (LtmServer bare = LtmServer.start(new ServedModel("tiny-ltm", ltm), null, List.of(), LtmServer.Options.defaults().at("127.0.0.1", 0))) {
+        LtmServer.Options options = LtmServer.Options.defaults().at("127.0.0.1", 0);
+        try (LtmServer bare = LtmServer.start(new ServedModel("tiny-ltm", ltm), null, List.of(), options)) {
             Reply probe = send(bare, "POST", "/api/probe", "{\"layers\": \"1\"}");
             assertThat(probe.status()).isEqualTo(400);
             assertThat(probe.json().get("error").asText()).contains("no held-out documents").contains("--data");

@@ -85,7 +85,8 @@ class PageBrowserTest {
     @BeforeEach
     void loadThePage() {
         driver.get(server.uri().toString());
-        wait.until(d -> d.findElements(By.cssSelector("#layer-boxes input[type=checkbox]")).size() == Math.min(layers, LtmServer.MAX_LAYER_BOXES));
+        int boxes = Math.min(layers, LtmServer.MAX_LAYER_BOXES);
+        wait.until(d -> d.findElements(By.cssSelector("#layer-boxes input[type=checkbox]")).size() == boxes);
         waitForText("probe-current", "layers kept: ");
     }
 
@@ -185,7 +186,8 @@ class PageBrowserTest {
         byte[] page = driver.getScreenshotAs(OutputType.BYTES);
         Files.write(SCREENSHOTS.resolve("page.png"), page);
         // The two demos without the model card: the window ends where the thinking-time section does.
-        long demosEnd = (Long) js.executeScript("return Math.ceil(document.getElementById('thinking-demo').getBoundingClientRect().bottom + 8);");
+        long demosEnd = (Long) js.executeScript(
+                "return Math.ceil(document.getElementById('thinking-demo').getBoundingClientRect().bottom + 8);");
         js.executeScript("document.documentElement.style.overflow = 'hidden';");
         long chrome = (Long) js.executeScript("return window.outerHeight - window.innerHeight;");
         driver.manage().window().setSize(new Dimension(1280, (int) (demosEnd + chrome)));
@@ -204,7 +206,8 @@ class PageBrowserTest {
     private static String text(String id) { return driver.findElement(By.id(id)).getText(); }
 
     private static void waitForText(String id, String fragment) {
-        wait.withMessage(() -> "#" + id + " to contain '" + fragment + "', it holds '" + text(id) + "'; error line: '" + text("error") + "'")
+        wait.withMessage(() -> "#" + id + " to contain '" + fragment + "', it holds '" + text(id) + "'; error line: '"
+                        + text("error") + "'")
                 .until(d -> text(id).contains(fragment));
     }
 
@@ -212,7 +215,8 @@ class PageBrowserTest {
     @SuppressWarnings("unchecked")
     private static List<String> rows(String table) {
         return (List<String>) ((JavascriptExecutor) driver).executeScript(
-                "return [...document.querySelectorAll('#' + arguments[0] + ' tbody tr')].map(r => [...r.cells].map(c => c.textContent).join(' '));", table);
+                "return [...document.querySelectorAll('#' + arguments[0] + ' tbody tr')]"
+                        + ".map(r => [...r.cells].map(c => c.textContent).join(' '));", table);
     }
 
     private static Path firstExisting(String... paths) {

@@ -239,7 +239,8 @@ function drawPlot(r, tFast) {
   }
   parts.push(svg('line', { class: 'axis', x1: left, x2: W - right, y1: H - bottom, y2: H - bottom }));
   parts.push(svg('line', { class: 'axis', x1: left, x2: left, y1: top, y2: H - bottom }));
-  parts.push(svg('text', { class: 'label', x: (left + W - right) / 2, y: H - 6, 'text-anchor': 'middle' }, 'T_fast (fast steps fitting z)'));
+  parts.push(svg('text', { class: 'label', x: (left + W - right) / 2, y: H - 6, 'text-anchor': 'middle' },
+    'T_fast (fast steps fitting z)'));
   parts.push(svg('text', { class: 'label', x: 14, y: (top + H - bottom) / 2, 'text-anchor': 'middle',
     transform: 'rotate(-90 14 ' + (top + H - bottom) / 2 + ')' }, 'perplexity bound' + (log ? ' (log scale)' : '')));
   if (r.baseline) {
@@ -350,7 +351,8 @@ async function init() {
   }
   stops = model.tFastStops;
   slider.max = stops.length - 1;
-  const trained = stops.reduce((best, t) => (Math.abs(t - model.ltm.trainedTFast) < Math.abs(best - model.ltm.trainedTFast) ? t : best), stops[0]);
+  const distance = (t) => Math.abs(t - model.ltm.trainedTFast);
+  const trained = stops.reduce((best, t) => (distance(t) < distance(best) ? t : best), stops[0]);
   slider.value = stops.indexOf(trained);
   $('tfast-value').textContent = selectedTFast();
   $('prompt').value = model.examplePrompt;
