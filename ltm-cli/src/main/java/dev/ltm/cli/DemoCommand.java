@@ -17,6 +17,7 @@ import dev.ltm.optim.data.Dataset;
 import dev.ltm.optim.data.StoryCorpus;
 import dev.ltm.tensor.Backend;
 import dev.ltm.tensor.Rng;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -33,6 +34,8 @@ import picocli.CommandLine.Option;
         description = "Train a small LTM and its N_z=0 baseline on the embedded story corpus, then compare them.")
 final class DemoCommand implements Callable<Integer> {
     private static final int[] T_FAST_TABLE = {0, 1, 2, 4, 8, 16, 32, 64};
+    /** The folders under {@code --out} where the demo saves its two models, for {@code ltm serve} to show. */
+    static final String LTM_FOLDER = "demo-ltm", BASELINE_FOLDER = "demo-baseline";
 
     @Option(names = "--stories", defaultValue = "3000", description = "Stories to generate (default: ${DEFAULT-VALUE}).")
     int stories;
@@ -61,6 +64,10 @@ final class DemoCommand implements Callable<Integer> {
     int valWindows;
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the corpus, weights, batches and fits (default: ${DEFAULT-VALUE}).")
     long seed;
+    @Option(names = "--out", defaultValue = "checkpoints",
+            description = "Folder of the two checkpoints (" + LTM_FOLDER + ", " + BASELINE_FOLDER + ") for ltm serve"
+                    + " (default: ${DEFAULT-VALUE}).")
+    Path out;
     @Mixin DeviceOption device;
 
     @Override public Integer call() {
@@ -77,8 +84,8 @@ final class DemoCommand implements Callable<Integer> {
         System.out.printf("demo: %d generated stories (hidden factors %s), byte tokenizer; %d training / %d validation windows of %d bytes%n",
                 stories, StoryCorpus.factorNames(), data.train().size(), validation.stream().mapToInt(TokenBatch::batchSize).sum(), seqLen);
 
-        LatentThoughtModel ltm = train("LTM", spec, tok, data, latents, backend);
-        LatentThoughtModel baseline = train("baseline", spec, tok, data, 0, backend);
+        LatentThoughtModel ltm = train("LTM", spec, tok, data, latents, backend, out.resolve(LTM_FOLDER));
+        LatentThoughtModel baseline = train("baseline", spec, tok, data, 0, backend, out.resolve(BASELINE_FOLDER));
 
         FastFitter.Settings fast = FastFitter.Settings.defaults().withLr(fastLr);
         List<Evaluator.Result> table = new Evaluator(ltm, fast, seed).sweep(validation, T_FAST_TABLE);
@@ -93,13 +100,16 @@ final class DemoCommand implements Callable<Integer> {
         samples(ltm, tok, fast);
         Evaluator.Result best = table.get(0);
         for (Evaluator.Result r : table) if (r.perplexityBound() < best.perplexityBound()) best = r;
-        System.out.printf("%ndemo took %s; LTM bound at T_fast=%d%n", Progress.clock((System.nanoTime() - started) / 1e9), best.tFast());
+        System.out.printf("%ncheckpoints: %s (LTM), %s (baseline); ltm serve shows them%n",
+                out.resolve(LTM_FOLDER), out.resolve(BASELINE_FOLDER));
+        System.out.printf("demo took %s; LTM bound at T_fast=%d%n", Progress.clock((System.nanoTime() - started) / 1e9), best.tFast());
         System.out.printf("demo: LTM ppl-bound %.3f vs baseline ppl %.3f%n", best.perplexityBound(), base.perplexityBound());
         return 0;
     }
 
-    /** Trains one model for {@code steps} slow steps on the shared batch order, with a progress line. */
-    private LatentThoughtModel train(String label, Checkpoint.DataSpec spec, Tokenizer tok, Dataset data, int nz, Backend backend) {
+    /** Trains one model for {@code steps} slow steps on the shared batch order, with a progress line, and saves it to {@code dir}. */
+    private LatentThoughtModel train(String label, Checkpoint.DataSpec spec, Tokenizer tok, Dataset data, int nz, Backend backend,
+                                     Path dir) {
         LtmConfig config = LtmConfig.builder().vocabSize(tok.vocabSize()).width(width).layers(layers).heads(4).latentCount(nz)
                 .maxSeqLen(seqLen).window(window).build();
         DualRateTrainer.Settings settings = Common.trainerSettings(steps / 10, steps, seed, lr, tFast, fastLr);
@@ -116,6 +126,7 @@ final class DemoCommand implements Callable<Integer> {
             });
         }
         System.out.printf("%s: final loss %.4f, %.0f tokens/s%n", label, summary.last().loss(), summary.tokensPerSecond());
+        run.checkpoint().save(dir);
         return run.trainer().model();
     }
 

@@ -2,17 +2,22 @@ package dev.ltm.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.ltm.optim.Checkpoint;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class DemoCommandTest {
+    @TempDir Path tmp;
+
     @Test
     void demoPrintsTheTableTheSamplesAndTheComparisonLast() {
         CliTest.Outcome o = CliTest.run("demo", "--steps", "4", "--stories", "40", "--batch", "4", "--seq-len", "48",
-                "--width", "16", "--val-windows", "4", "--t-fast", "2");
+                "--width", "16", "--val-windows", "4", "--t-fast", "2", "--out", tmp.toString());
         assertThat(o.code()).as(o.err()).isZero();
         List<String> lines = o.out().lines().toList();
         assertThat(lines.getLast()).matches("demo: LTM ppl-bound \\d+\\.\\d{3} vs baseline ppl \\d+\\.\\d{3}");
@@ -20,6 +25,11 @@ class DemoCommandTest {
         for (int t : new int[] {0, 1, 2, 4, 8, 16, 32, 64}) {
             assertThat(lines).anyMatch(l -> l.matches("\\s+" + t + " \\|\\s+\\d+\\.\\d{4} \\|\\s+\\d+\\.\\d{3}"));
         }
+        Path ltm = tmp.resolve("demo-ltm"), baseline = tmp.resolve("demo-baseline");
+        assertThat(lines).contains("checkpoints: " + ltm + " (LTM), " + baseline + " (baseline); ltm serve shows them");
+        assertThat(Checkpoint.load(ltm).config().model().latentCount()).isEqualTo(2);
+        assertThat(Checkpoint.load(baseline).config().model().latentCount()).isZero();
+        assertThat(Checkpoint.load(ltm).trainer().step()).isEqualTo(4);
     }
 
     /**
@@ -41,7 +51,7 @@ class DemoCommandTest {
         for (int seed = 1; seed <= 3; seed++) {
             CliTest.Outcome o = CliTest.run("demo", "--seed", Integer.toString(seed), "--latents", "4", "--window", "2",
                     "--steps", "200", "--batch", "8", "--seq-len", "64", "--width", "32", "--stories", "1000",
-                    "--val-windows", "32");
+                    "--val-windows", "32", "--out", tmp.resolve("seed" + seed).toString());
             assertThat(o.code()).as(o.err()).isZero();
             Matcher m = last.matcher(o.out().lines().toList().getLast());
             assertThat(m.matches()).isTrue();
