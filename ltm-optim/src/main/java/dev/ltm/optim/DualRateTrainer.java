@@ -84,7 +84,11 @@ public final class DualRateTrainer {
         return new Rng(seed ^ (0x9E3779B97F4A7C15L * (step + 1L)));
     }
 
-    /** One dual-rate step on {@code batch}: fast fit, then a slow AdamW step with z fixed. */
+    /**
+     * One dual-rate step on {@code batch}: fast fit, then a slow AdamW step with z fixed. A loss, fit
+     * bound or gradient norm that is not finite throws {@link NonFiniteException} before the update,
+     * so the weights, the moments and the step count stay as they were.
+     */
     public Step step(TokenBatch batch) {
         int s = optimizer.stepCount();
         long tokens = batch.tokenCount();
@@ -97,11 +101,20 @@ public final class DualRateTrainer {
         Var loss = scale(Elbo.nllSum(model.logits(trainable, batch.inputs(), z), batch), 1f / tokens);
         Tape.backward(loss);
         double norm = GradClip.clipGlobalNorm(trainable.grads().values(), settings.clipNorm());
+        checkFinite(s, loss.value().item(), norm, fit.elbo().nelboPerToken());
         float lr = Schedules.warmupCosine(s, settings.warmupSteps(), settings.totalSteps(), settings.peakLr());
         optimizer.step(lr);
         optimizer.zeroGrad();
         Elbo elbo = fit.elbo();
         return new Step(s, lr, loss.value().item(), norm, elbo.nelboPerToken(), elbo.totalKl() / batch.batchSize(), tokens);
+    }
+
+    private void checkFinite(int s, double loss, double norm, double nelbo) {
+        if (Double.isFinite(loss) && Double.isFinite(norm) && Double.isFinite(nelbo)) return;
+        optimizer.zeroGrad();
+        throw new NonFiniteException(s, String.format("training: step %d of %d is not finite (loss %s, gradient norm %s, fit NELBO/token %s):"
+                + " stopped before updating the weights (lower the learning rates, or skip such batches: train --skip-nonfinite)", s + 1,
+                settings.totalSteps(), loss, norm, nelbo));
     }
 
     /** Steps taken so far. */
