@@ -45,7 +45,7 @@ final class CrashBench implements Callable<Integer> {
 
     @Override public Integer call() throws IOException {
         if (kills < 1 || steps < 2) throw new IllegalArgumentException("--kills must be >= 1 and --steps >= 2");
-        Path dir = work != null ? work : Files.createTempDirectory("ltm-crash");
+        Path dir = work != null ? Files.createDirectories(work) : Files.createTempDirectory("ltm-crash");
         Result r = run(dir, kills, steps, seed, System.out);
         System.out.println(r.line());
         return r.equal() && r.loadable() == r.kills() ? 0 : 1;
