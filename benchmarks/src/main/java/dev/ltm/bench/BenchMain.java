@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** The {@code ltm bench} command: one subcommand per benchmark, each printing its ratios last. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmarks of the ltm engine.",
-        subcommands = {GemmBench.class, CompareBench.class, ScalingBench.class, StepBench.class, JmhBench.class})
+        subcommands = {GemmBench.class, CompareBench.class, ScalingBench.class, StepBench.class, JmhBench.class, CrashBench.class,
+                FuzzBench.class})
 public final class BenchMain implements Runnable {
 
     /** Runs the bench command line; exits 2 with one line on a bad option. */

@@ -8,6 +8,7 @@ import dev.ltm.optim.Checkpoint;
 import dev.ltm.optim.DualRateTrainer;
 import dev.ltm.optim.Evaluator;
 import dev.ltm.optim.FastFitter;
+import dev.ltm.optim.NonFiniteException;
 import dev.ltm.optim.TrainingData;
 import dev.ltm.optim.TrainingRun;
 import dev.ltm.optim.data.Dataset;
@@ -76,6 +77,8 @@ final class TrainCommand implements Callable<Integer> {
     int validateEvery;
     @Option(names = "--val-batches", defaultValue = "4", description = "Validation batches per validation, 0 = all (default: ${DEFAULT-VALUE}).")
     int valBatches;
+    @Option(names = "--skip-nonfinite", description = "Skip a batch whose loss or gradient is NaN or infinite (counted in the log) instead of stopping.")
+    boolean skipNonFinite;
     @Mixin DeviceOption device;
 
     @Override public Integer call() {
@@ -88,6 +91,7 @@ final class TrainCommand implements Callable<Integer> {
                 run.data().train().size(), run.data().validation().size(), run.data().seqLen());
         int total = s.totalSteps(), start = run.stepCount();
         TrainingRun.Summary summary;
+        int[] skipped = {0};
         try (Progress progress = new Progress("train", start, total)) {
             long t0 = System.nanoTime();
             long[] tokens = {0};
@@ -102,8 +106,16 @@ final class TrainCommand implements Callable<Integer> {
                 @Override public void onValidation(int step, Evaluator.Result r) {
                     System.out.printf("step %d validation: %s%n", step, r);
                 }
+
+                @Override public boolean onNonFinite(NonFiniteException e) {
+                    if (!skipNonFinite) return false;
+                    skipped[0]++;
+                    System.out.printf("step %d: skipped a batch (%d so far): %s%n", e.step() + 1, skipped[0], e.getMessage());
+                    return true;
+                }
             });
         }
+        if (skipped[0] > 0) System.out.printf("skipped %d batches whose loss or gradient was not finite%n", skipped[0]);
         if (summary.last() != null) {
             DualRateTrainer.Step last = summary.last();
             System.out.printf("trained steps %d..%d: loss %.4f, NELBO/token %.4f, KL/seq %.3f, %.0f tokens/s%n",

@@ -70,9 +70,9 @@ public final class Generator {
     private interface Step { float[] next(int token); }
 
     private int[] decode(int length, float[] logits, int maxNew, Sampling sampling, Rng rng, int stop, Step step) {
-        int[] out = new int[maxNew];
+        int[] out = new int[Math.min(maxNew, c.maxSeqLen() - length)]; // decoding stops at the context's end anyway
         int n = 0;
-        while (n < maxNew) {
+        while (n < out.length) {
             int token = sampling.next(logits, rng);
             out[n++] = token;
             if (token == stop || length + n >= c.maxSeqLen()) break;

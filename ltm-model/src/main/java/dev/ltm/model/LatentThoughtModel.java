@@ -24,6 +24,11 @@ import java.util.Set;
  * cross-attends to its own group z_l of thought vectors. The weights are named tensors stored
  * [out, in] like torch.nn.Linear; the forward pass is built from autograd ops on {@link Params},
  * so the same code serves the fast fit (frozen weights) and the slow step (trainable weights).
+ *
+ * <p>Thread safety: the forward methods only read the weights, so on the CPU backend any number of
+ * threads may run them (and the fits, decoding and evaluation built on them) at once, each getting
+ * the bits it would get alone. Changing the weights (a training step, {@code parameters()} written
+ * to) while another thread reads them is not safe: serialise it, as the {@code Ltm} facade does.
  */
 public final class LatentThoughtModel {
     private final LtmConfig config;

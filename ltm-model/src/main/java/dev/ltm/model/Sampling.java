@@ -23,9 +23,19 @@ public record Sampling(double temperature, int topK, double topP) {
     /** Plain multinomial sampling at a temperature. */
     public static Sampling temperature(double t) { return new Sampling(t, 0, 1); }
 
-    /** Draws a token id from {@code logits} [V]. */
+    /**
+     * Draws a token id from {@code logits} [V]; a NaN or infinite logit is an {@link IllegalArgumentException}
+     * (the model's output is broken, and no token is a meaningful answer).
+     */
     public int next(float[] logits, Rng rng) {
         int v = logits.length;
+        if (v == 0) throw new IllegalArgumentException("sampling: no logits to sample from");
+        for (int i = 0; i < v; i++) {
+            if (!Float.isFinite(logits[i])) {
+                throw new IllegalArgumentException("sampling: the logit of token " + i + " is " + logits[i]
+                        + " (expected finite logits: the model's weights or thoughts are not finite)");
+            }
+        }
         if (temperature == 0) {
             int best = 0;
             for (int i = 1; i < v; i++) if (logits[i] > logits[best]) best = i;

@@ -84,8 +84,9 @@ public record Checkpoint(Config config, LatentThoughtModel model, TrainerState t
 
     /**
      * Reads the folder {@code dir} (after finishing an interrupted save), validating everything:
-     * a missing file, malformed JSON, an invalid config, a truncated file, a wrong header or a
-     * weight of the wrong shape is a {@link CheckpointException} with a one-line message.
+     * a missing file, malformed JSON, an invalid config, a truncated file, a wrong header, a
+     * weight of the wrong shape or a NaN or infinite weight or moment is a {@link CheckpointException}
+     * with a one-line message naming the file (and the tensor).
      */
     public static Checkpoint load(Path dir) {
         if (!Files.exists(dir)) AtomicFiles.recoverDirectory(dir);
@@ -106,9 +107,8 @@ public record Checkpoint(Config config, LatentThoughtModel model, TrainerState t
             throw new CheckpointException("checkpoint " + dir + ": tokenizer " + tokenizer.name() + " has " + tokenizer.vocabSize()
                     + " ids but the model's vocabulary is " + config.model().vocabSize());
         }
-        LinkedHashMap<String, Tensor> weights = new LinkedHashMap<>();
-        LatentThoughtModel.parameterShapes(config.model()).forEach((name, shape) -> weights.put(name, Tensor.zeros(shape)));
-        Safetensors.loadInto(dir.resolve("model.safetensors"), weights);
+        // Shapes from the config, storage from the file: a config claiming a huge model allocates nothing.
+        LinkedHashMap<String, Tensor> weights = Safetensors.load(dir.resolve("model.safetensors"), LatentThoughtModel.parameterShapes(config.model()));
         LatentThoughtModel model = new LatentThoughtModel(config.model(), weights);
 
         Path trainerFile = dir.resolve("trainer.json"), optimizerFile = dir.resolve("optimizer.safetensors");

@@ -113,7 +113,9 @@ public final class DualRateTrainer {
 
     /**
      * One dual-rate step on {@code batch}: per micro-batch a fast fit and the backward pass of its share
-     * of the slow loss, then one clip and one AdamW step with z fixed.
+     * of the slow loss, then one clip and one AdamW step with z fixed. A loss, fit bound or gradient norm
+     * that is not finite throws {@link NonFiniteException} before the update, so the weights, the moments
+     * and the step count stay as they were.
      */
     public Step step(TokenBatch batch) {
         int s = optimizer.stepCount();
@@ -142,6 +144,7 @@ public final class DualRateTrainer {
             kl += thoughts ? fit.elbo().totalKl() : 0;
         }
         double norm = GradClip.clipGlobalNorm(trainable.grads().values(), settings.clipNorm());
+        checkFinite(s, loss, norm, nelbo / tokens);
         float lr = Schedules.warmupCosine(s, settings.warmupSteps(), settings.totalSteps(), settings.peakLr());
         optimizer.step(lr);
         optimizer.zeroGrad();
@@ -161,6 +164,14 @@ public final class DualRateTrainer {
         Tensor eps = all ? q.eps() : q.eps().slice(0, from, to);
         var backend = model.backend();
         return Posterior.of(Var.param(mu.to(backend)), Var.param(logvar.to(backend)), eps.to(backend));
+    }
+
+    private void checkFinite(int s, double loss, double norm, double nelbo) {
+        if (Double.isFinite(loss) && Double.isFinite(norm) && Double.isFinite(nelbo)) return;
+        optimizer.zeroGrad();
+        throw new NonFiniteException(s, String.format("training: step %d of %d is not finite (loss %s, gradient norm %s, fit NELBO/token %s):"
+                + " stopped before updating the weights (lower the learning rates, or skip such batches: train --skip-nonfinite)", s + 1,
+                settings.totalSteps(), loss, norm, nelbo));
     }
 
     /** Steps taken so far. */

@@ -52,13 +52,16 @@ public final class Evaluator {
         for (int i = 0; i < batches.size(); i++) {
             // Each batch's fit has its own generator, so a result does not depend on how many batches came before.
             Elbo e = fitter.fit(batches.get(i), DualRateTrainer.fitRng(seed, i)).elbo();
-            nelbo += e.totalNelbo();
-            nll += e.totalNll();
-            kl += e.totalKl();
-            tokens += e.totalTokens();
+            // Sums over the rows that predict at least one token: a row of padding alone (a batch
+            // filled up at the end) has a KL but no tokens, and would inflate the bound per token.
             for (int s = 0; s < e.tokens().length; s++) {
-                if (e.tokens()[s] > 0) meanPpl += Math.exp(e.nelbo(s) / e.tokens()[s]);
-                sequences += e.tokens()[s] > 0 ? 1 : 0;
+                if (e.tokens()[s] == 0) continue;
+                nelbo += e.nelbo(s);
+                nll += e.nll()[s];
+                kl += e.kl()[s];
+                tokens += e.tokens()[s];
+                meanPpl += Math.exp(e.nelbo(s) / e.tokens()[s]);
+                sequences++;
             }
             afterBatch.accept(i);
         }

@@ -21,9 +21,17 @@ import java.util.List;
 public final class FastFitter {
     /** T_fast, the peak fast lr, and AdamW's betas, eps and weight decay for mu and logvar. */
     public record Settings(int steps, float lr, float beta1, float beta2, float eps, float weightDecay) {
+        /**
+         * The most fast steps a fit may take. The spec uses 16 and the curves flatten long before this;
+         * a larger value is a typo that would run for hours without a word.
+         */
+        public static final int MAX_STEPS = 10_000;
+
         /** Checks the ranges. */
         public Settings {
-            if (steps < 0) throw new IllegalArgumentException("FastFitter.Settings: steps " + steps + " must be >= 0");
+            if (steps < 0 || steps > MAX_STEPS) {
+                throw new IllegalArgumentException("T_fast " + steps + " is outside 0.." + MAX_STEPS + " (the spec uses 16)");
+            }
             if (!(lr >= 0)) throw new IllegalArgumentException("FastFitter.Settings: lr " + lr + " must be >= 0");
         }
 

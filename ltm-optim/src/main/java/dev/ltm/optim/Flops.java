@@ -24,7 +24,7 @@ public record Flops(LtmConfig config, int n) {
 
     /** (query, key) pairs of causal self-attention with the window: sum over i of min(i + 1, W). */
     public long windowPairs() {
-        long w = Math.min(config.attentionWindow(), n);
+        long w = Math.min(config.selfAttentionMask().window(), n);
         return w * (w + 1) / 2 + (n - w) * w;
     }
 

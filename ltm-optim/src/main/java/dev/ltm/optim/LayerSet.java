@@ -39,7 +39,8 @@ public record LayerSet(int layerCount, int[] layers) {
      * anything else, or a layer outside 1..layerCount, is a one-line error.
      */
     public static LayerSet parse(String text, int layerCount) {
-        String t = text == null ? "" : text.strip().toLowerCase();
+        String t = text == null ? "" : text.strip().toLowerCase(java.util.Locale.ROOT);
+        text = text == null ? "" : text.replace("\r", "\\r").replace("\n", "\\n"); // quoted in messages: keep them one line
         if (t.equals("all")) return all(layerCount);
         if (t.equals("none")) return prefix(layerCount, 0);
         if (t.isEmpty()) throw new IllegalArgumentException("layers: empty; expected e.g. 1-3, 1,4, all or none");
@@ -48,7 +49,7 @@ public record LayerSet(int layerCount, int[] layers) {
             String p = part.strip();
             int dash = p.indexOf('-', 1);
             int lo = number(p.substring(0, dash < 0 ? p.length() : dash), text), hi = dash < 0 ? lo : number(p.substring(dash + 1), text);
-            if (lo > hi) throw new IllegalArgumentException("layers '" + text + "': range " + p + " runs backwards");
+            if (lo > hi) throw new IllegalArgumentException("layers '" + text + "': range " + lo + "-" + hi + " runs backwards");
             for (int l = lo; l <= hi; l++) {
                 if (l < 1 || l > layerCount) {
                     throw new IllegalArgumentException("layers '" + text + "': layer " + l + " is outside 1.." + layerCount
@@ -64,7 +65,7 @@ public record LayerSet(int layerCount, int[] layers) {
         try {
             return Integer.parseInt(s.strip());
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("layers '" + text + "': '" + s.strip()
+            throw new IllegalArgumentException("layers '" + text + "': '" + s.strip().replace("\r", "\\r").replace("\n", "\\n")
                     + "' is not a layer number; expected e.g. 1-3, 1,4, all or none");
         }
     }

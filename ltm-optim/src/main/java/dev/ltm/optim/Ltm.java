@@ -11,15 +11,25 @@ import dev.ltm.tensor.Rng;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Supplier;
 
 /**
  * A Latent Thought Model with its tokenizer, for use in a few lines: create or load one, train
  * it on texts, evaluate the bound, generate (conditioned on a prompt or from the prior), probe
  * what each layer's thoughts carry, and save it as a checkpoint folder.
+ *
+ * <p>Thread safety: {@link #evaluate}, {@link #generate}, {@link #probe} and {@link #save} only read
+ * the weights, and any number of threads may call them at once on one {@code Ltm} (on the CPU
+ * backend; each call's results are those it gives alone). {@link #train} changes the weights: it
+ * refuses to start while another call runs, and the others refuse to start while it runs, each
+ * with an {@link IllegalStateException} saying so, rather than read half-updated weights.
  */
 public final class Ltm {
     private final LatentThoughtModel model;
     private final Tokenizer tokenizer;
+    /** Readers: evaluate, generate, probe, save. Writer: train. Taken with tryLock, so a conflict is an error, never a wait. */
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private Checkpoint.DataSpec data;
     private TrainingRun lastRun;
     private Checkpoint loaded;
@@ -66,22 +76,35 @@ public final class Ltm {
 
     /** Trains on {@code texts} with the given settings (their total steps, seed, fast fit and micro-batch size). */
     public TrainingRun.Summary train(List<String> texts, DualRateTrainer.Settings settings, int batchSize) {
-        int seqLen = model.config().maxSeqLen();
-        Dataset d = Dataset.build(texts, tokenizer, seqLen, 0, settings.seed(), Dataset.Layout.CONCATENATED);
-        data = new Checkpoint.DataSpec("memory: " + texts.size() + " texts", texts.size(), settings.seed(), seqLen, 0, "concatenated");
-        lastRun = TrainingRun.start(config(), model, settings, d, batchSize);
-        loaded = null;
-        return lastRun.run(TrainingRun.Options.none(), new TrainingRun.Listener() {});
+        return train(texts, settings, batchSize, new TrainingRun.Listener() {});
+    }
+
+    /** {@link #train(List, DualRateTrainer.Settings, int)} reporting to {@code listener} (tests hold a step there). */
+    TrainingRun.Summary train(List<String> texts, DualRateTrainer.Settings settings, int batchSize, TrainingRun.Listener listener) {
+        if (!lock.writeLock().tryLock()) {
+            throw new IllegalStateException("ltm: train while another thread evaluates, generates, probes, saves or trains this model:"
+                    + " training changes the weights those calls read; let them finish first");
+        }
+        try {
+            int seqLen = model.config().maxSeqLen();
+            Dataset d = Dataset.build(texts, tokenizer, seqLen, 0, settings.seed(), Dataset.Layout.CONCATENATED);
+            data = new Checkpoint.DataSpec("memory: " + texts.size() + " texts", texts.size(), settings.seed(), seqLen, 0, "concatenated");
+            lastRun = TrainingRun.start(config(), model, settings, d, batchSize);
+            loaded = null;
+            return lastRun.run(TrainingRun.Options.none(), listener);
+        } finally {
+            lock.writeLock().unlock();
+        }
     }
 
     /** The bound of {@code texts} (one window per text, cut to the context) after T_fast = {@code tFast} fast steps. */
     public Evaluator.Result evaluate(List<String> texts, int tFast) {
-        return new Evaluator(model, fast(), 0).evaluate(windows(texts), tFast);
+        return reading("evaluate", () -> new Evaluator(model, fast(), 0).evaluate(windows(texts), tFast));
     }
 
     /** Continues {@code prompt} (null or "": unconditioned) as {@code options} say. */
     public Generation.Result generate(String prompt, Generation.Options options) {
-        return new Generation(model, tokenizer, fast()).generate(prompt, options);
+        return reading("generate", () -> new Generation(model, tokenizer, fast()).generate(prompt, options));
     }
 
     /**
@@ -89,16 +112,33 @@ public final class Ltm {
      * the thoughts of layers 1..k for every k, and of each extra set such as "1,4".
      */
     public Prober.Report probe(List<String> texts, int tFast, String... layerSets) {
-        List<LayerSet> sets = new ArrayList<>();
-        for (String s : layerSets) sets.add(LayerSet.parse(s, model.config().layers()));
-        return new Prober(model, fast().withSteps(tFast), 0).probe(windows(texts), sets);
+        return reading("probe", () -> {
+            List<LayerSet> sets = new ArrayList<>();
+            for (String s : layerSets) sets.add(LayerSet.parse(s, model.config().layers()));
+            return new Prober(model, fast().withSteps(tFast), 0).probe(windows(texts), sets);
+        });
     }
 
     /** Writes the model (and the last training run's optimizer and trainer state, if any) to folder {@code dir}, atomically. */
     public void save(Path dir) {
-        if (lastRun != null) lastRun.checkpoint().save(dir);
-        else if (loaded != null && loaded.model() == model) loaded.save(dir);
-        else new Checkpoint(config(), model, null, null).save(dir);
+        reading("save", () -> {
+            if (lastRun != null) lastRun.checkpoint().save(dir);
+            else if (loaded != null && loaded.model() == model) loaded.save(dir);
+            else new Checkpoint(config(), model, null, null).save(dir);
+            return null;
+        });
+    }
+
+    private <T> T reading(String what, Supplier<T> body) {
+        if (!lock.readLock().tryLock()) {
+            throw new IllegalStateException("ltm: " + what + " while another thread trains this model: the weights are changing;"
+                    + " wait for train to return");
+        }
+        try {
+            return body.get();
+        } finally {
+            lock.readLock().unlock();
+        }
     }
 
     /** The model. */

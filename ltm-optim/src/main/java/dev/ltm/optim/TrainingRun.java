@@ -43,7 +43,16 @@ public final class TrainingRun {
 
         /** After each checkpoint was written. */
         default void onCheckpoint(int step, Path dir) {}
+
+        /**
+         * When a step was refused because it is not finite (nothing was updated): true skips its batch
+         * and retries the step on the next one, false (the default) stops the run with {@code e}.
+         */
+        default boolean onNonFinite(NonFiniteException e) { return false; }
     }
+
+    /** Batches skipped in a row as not finite after which the run stops anyway: the model itself has diverged. */
+    public static final int MAX_CONSECUTIVE_SKIPS = 20;
 
     /** The outcome: steps taken in this call, the last step's report (null if none), the last validation (null if none), tokens, seconds. */
     public record Summary(int steps, DualRateTrainer.Step last, Evaluator.Result validation, long tokens, double seconds) {
@@ -98,8 +107,22 @@ public final class TrainingRun {
         Evaluator.Result validation = null;
         List<TokenBatch> val = options.validateEvery() > 0 && data.validation().size() > 0
                 ? TrainingData.inOrder(data.validation(), batchSize, options.validationBatches()) : List.of();
+        int skippedInARow = 0;
         while (trainer.stepCount() < step) {
-            last = trainer.step(TrainingData.tokenBatch(batches.next()));
+            try {
+                last = trainer.step(TrainingData.tokenBatch(batches.next()));
+            } catch (NonFiniteException e) {
+                Path dir = options.checkpointDir();
+                String saved = dir == null ? "" : Checkpoint.exists(dir) ? "; the checkpoint in " + dir + " is the last one saved"
+                        : "; no checkpoint was saved to " + dir;
+                if (!listener.onNonFinite(e)) throw new NonFiniteException(e.step(), e.getMessage() + saved);
+                if (++skippedInARow >= MAX_CONSECUTIVE_SKIPS) {
+                    throw new NonFiniteException(e.step(), "training: " + skippedInARow + " batches in a row were not finite at step "
+                            + (e.step() + 1) + ": the model has diverged" + saved);
+                }
+                continue;
+            }
+            skippedInARow = 0;
             tokens += last.tokens();
             done++;
             listener.onStep(last);

@@ -32,6 +32,28 @@ class EvaluatorTest {
     }
 
     @Test
+    void aRowWithoutPredictedTokensAddsNeitherItsKlNorASequence() {
+        LatentThoughtModel m = new LatentThoughtModel(Tiny.CONFIG.withInitStd(0.3f), new Rng(4));
+        int[] text = new ByteTokenizer().encode("Once upon a time a fox");
+        int[] padding = new int[text.length];
+        java.util.Arrays.fill(padding, -1);
+        TokenBatch batch = TokenBatch.shifted(new int[][] {text, padding});
+        FastFitter.Settings fast = FastFitter.Settings.defaults().withSteps(2);
+
+        Evaluator.Result r = new Evaluator(m, fast, 5).evaluate(List.of(batch), 2);
+
+        // The same fit by hand: only row 0 predicts tokens; row 1's posterior still has a KL.
+        var e = new FastFitter(m, fast).fit(batch, DualRateTrainer.fitRng(5, 0)).elbo();
+        assertThat(e.tokens()).containsExactly(text.length - 1, 0);
+        assertThat(e.kl()[1]).isGreaterThan(1.0);
+        assertThat(r.sequences()).isEqualTo(1);
+        assertThat(r.tokens()).isEqualTo(text.length - 1);
+        assertThat(r.nelboPerToken()).isCloseTo(e.nelbo(0) / e.tokens()[0], within(1e-9));
+        assertThat(r.klPerSequence()).isCloseTo(e.kl()[0], within(1e-9));
+        assertThat(r.nelboPerToken()).isCloseTo(r.nllPerToken() + r.klPerSequence() * r.sequences() / r.tokens(), within(1e-9));
+    }
+
+    @Test
     void withoutThoughtsTheBoundIsThePlainPerplexity() {
         LatentThoughtModel m = new LatentThoughtModel(LtmConfig.builder().vocabSize(258).width(16).layers(2).heads(4).maxSeqLen(23)
                 .build(), new Rng(2));

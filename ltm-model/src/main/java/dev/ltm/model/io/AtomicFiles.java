@@ -31,6 +31,34 @@ import java.nio.file.attribute.BasicFileAttributes;
 public final class AtomicFiles {
     private AtomicFiles() {}
 
+    /**
+     * The three steps that make a write durable, in one place so that a test can record their
+     * order: force a file's bytes to the device, force a folder's entries, rename atomically.
+     * For a power loss (not only a kill) to leave the old or the new version, a file and its folder
+     * must be forced before the rename that publishes them, and the parent folder after it.
+     */
+    interface Disk {
+        /** fsync of a regular file. */
+        void forceFile(Path file) throws IOException;
+
+        /** fsync of a folder, where the system allows it. */
+        void forceDirectory(Path dir);
+
+        /** An atomic rename that replaces {@code to}. */
+        void rename(Path from, Path to) throws IOException;
+    }
+
+    /** The real disk. */
+    static final Disk DISK = new Disk() {
+        @Override public void forceFile(Path file) throws IOException {
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) { ch.force(true); }
+        }
+
+        @Override public void forceDirectory(Path dir) { syncDirectory(dir); }
+
+        @Override public void rename(Path from, Path to) throws IOException { move(from, to); }
+    };
+
     /** The body of a file write: writes the file's bytes to {@code out} (which it must not close). */
     @FunctionalInterface
     public interface FileBody {
@@ -51,7 +79,10 @@ public final class AtomicFiles {
      * temporary file is deleted, {@code target} is as before, and the exception propagates
      * (I/O errors as {@link CheckpointException}).
      */
-    public static void write(Path target, FileBody body) {
+    public static void write(Path target, FileBody body) { write(target, body, DISK); }
+
+    /** {@link #write(Path, FileBody)} through {@code disk}. */
+    static void write(Path target, FileBody body, Disk disk) {
         Path dir = parentOf(target);
         Path tmp = null;
         try {
@@ -61,11 +92,11 @@ public final class AtomicFiles {
                 OutputStream out = Channels.newOutputStream(ch);
                 body.write(out);
                 out.flush();
-                ch.force(true);
             }
-            move(tmp, target);
+            disk.forceFile(tmp);
+            disk.rename(tmp, target);
             tmp = null;
-            syncDirectory(dir);
+            disk.forceDirectory(dir);
         } catch (IOException e) {
             throw new CheckpointException("write " + target + ": " + oneLine(e), e);
         } finally {
@@ -88,7 +119,10 @@ public final class AtomicFiles {
      * class comment). If {@code body} throws, {@code target} is as before and the partial new
      * folder is deleted.
      */
-    public static void writeDirectory(Path target, DirectoryBody body) {
+    public static void writeDirectory(Path target, DirectoryBody body) { writeDirectory(target, body, DISK); }
+
+    /** {@link #writeDirectory(Path, DirectoryBody)} through {@code disk}. */
+    static void writeDirectory(Path target, DirectoryBody body, Disk disk) {
         Path parent = parentOf(target);
         Path tmp = sibling(target, ".tmp");
         Path old = sibling(target, ".old");
@@ -100,17 +134,13 @@ public final class AtomicFiles {
             Files.createDirectory(tmp);
             body.write(tmp);
             try (var files = Files.list(tmp)) {
-                for (Path f : files.toList()) {
-                    if (Files.isRegularFile(f)) {
-                        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) { ch.force(true); }
-                    }
-                }
+                for (Path f : files.sorted().toList()) if (Files.isRegularFile(f)) disk.forceFile(f);
             }
-            syncDirectory(tmp);
+            disk.forceDirectory(tmp);
             boolean hadOld = Files.exists(target);
-            if (hadOld) move(target, old);
-            move(tmp, target);
-            syncDirectory(parent);
+            if (hadOld) disk.rename(target, old);
+            disk.rename(tmp, target);
+            disk.forceDirectory(parent);
             done = true;
             if (hadOld) deleteRecursively(old);
         } catch (IOException e) {
@@ -131,6 +161,7 @@ public final class AtomicFiles {
         try {
             if (!Files.exists(target) && Files.isDirectory(old)) {
                 move(old, target);
+                syncDirectory(parentOf(target));
                 return true;
             }
             if (Files.exists(target) && Files.exists(old)) deleteRecursively(old);

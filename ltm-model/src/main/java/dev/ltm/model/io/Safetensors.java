@@ -115,29 +115,7 @@ public final class Safetensors {
      */
     public static Contents read(Path path) {
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            long fileSize = ch.size();
-            if (fileSize < 8) throw fail(path, "file is " + fileSize + " bytes, too short for the 8-byte header length");
-            ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-            readFully(ch, lenBuf, 0, path);
-            long headerLen = lenBuf.flip().getLong();
-            if (headerLen < 2 || headerLen > MAX_HEADER_BYTES) {
-                throw fail(path, "header length " + Long.toUnsignedString(headerLen) + " is not a plausible header size (2.." + MAX_HEADER_BYTES + ")");
-            }
-            if (8 + headerLen > fileSize) {
-                throw fail(path, "header length " + headerLen + " runs past the end of the " + fileSize + "-byte file");
-            }
-            ByteBuffer headerBuf = ByteBuffer.allocate((int) headerLen);
-            readFully(ch, headerBuf, 8, path);
-            long dataStart = 8 + headerLen;
-            long dataLen = fileSize - dataStart;
-
-            Map<String, String> metadata = new LinkedHashMap<>();
-            List<Entry> entries = parseHeader(path, headerBuf.array(), metadata);
-            checkLayout(path, entries, dataLen);
-
-            Map<String, Tensor> tensors = new LinkedHashMap<>();
-            for (Entry e : entries) tensors.put(e.name, readTensor(ch, e, dataStart, path));
-            return new Contents(tensors, metadata);
+            return read(ch::read, ch.size(), path.toString());
         } catch (NoSuchFileException e) {
             throw new CheckpointException("safetensors " + path + ": file not found");
         } catch (IOException e) {
@@ -145,7 +123,55 @@ public final class Safetensors {
         }
     }
 
-    private static List<Entry> parseHeader(Path path, byte[] header, Map<String, String> metadata) {
+    /**
+     * Reads a safetensors image held in memory, with the same checks as {@link #read(Path)};
+     * {@code name} stands for the file in messages.
+     */
+    public static Contents read(byte[] image, String name) {
+        ByteBuffer all = ByteBuffer.wrap(image);
+        try {
+            return read((buf, pos) -> {
+                if (pos >= image.length) return -1;
+                int n = (int) Math.min(buf.remaining(), image.length - pos);
+                buf.put(all.slice((int) pos, n));
+                return n;
+            }, image.length, name);
+        } catch (IOException e) {
+            throw new CheckpointException("safetensors " + name + ": " + AtomicFiles.oneLine(e), e);
+        }
+    }
+
+    /** Positional reads: {@link FileChannel#read(ByteBuffer, long)}, or a byte array's. */
+    private interface Source {
+        int read(ByteBuffer buf, long pos) throws IOException;
+    }
+
+    private static Contents read(Source ch, long fileSize, String path) throws IOException {
+        if (fileSize < 8) throw fail(path, "file is " + fileSize + " bytes, too short for the 8-byte header length");
+        ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+        readFully(ch, lenBuf, 0, path);
+        long headerLen = lenBuf.flip().getLong();
+        if (headerLen < 2 || headerLen > MAX_HEADER_BYTES) {
+            throw fail(path, "header length " + Long.toUnsignedString(headerLen) + " is not a plausible header size (2.." + MAX_HEADER_BYTES + ")");
+        }
+        if (8 + headerLen > fileSize) {
+            throw fail(path, "header length " + headerLen + " runs past the end of the " + fileSize + "-byte file");
+        }
+        ByteBuffer headerBuf = ByteBuffer.allocate((int) headerLen);
+        readFully(ch, headerBuf, 8, path);
+        long dataStart = 8 + headerLen;
+        long dataLen = fileSize - dataStart;
+
+        Map<String, String> metadata = new LinkedHashMap<>();
+        List<Entry> entries = parseHeader(path, headerBuf.array(), metadata);
+        checkLayout(path, entries, dataLen);
+
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        for (Entry e : entries) tensors.put(e.name, readTensor(ch, e, dataStart, path));
+        return new Contents(tensors, metadata);
+    }
+
+    private static List<Entry> parseHeader(String path, byte[] header, Map<String, String> metadata) {
         JsonNode root;
         try {
             root = JSON.readTree(new String(header, StandardCharsets.UTF_8).strip());
@@ -192,7 +218,7 @@ public final class Safetensors {
     }
 
     /** Offsets must match the shapes, tile the data section from 0 without gaps or overlaps, and end with it. */
-    private static void checkLayout(Path path, List<Entry> entries, long dataLen) {
+    private static void checkLayout(String path, List<Entry> entries, long dataLen) {
         for (Entry e : entries) {
             long count = 1;
             for (int d : e.shape) {
@@ -230,7 +256,7 @@ public final class Safetensors {
         };
     }
 
-    private static Tensor readTensor(FileChannel ch, Entry e, long dataStart, Path path) throws IOException {
+    private static Tensor readTensor(Source ch, Entry e, long dataStart, String path) throws IOException {
         int count = (int) ((e.end - e.begin) / bytesPer(e.dtype));
         float[] data = new float[count];
         int per = bytesPer(e.dtype);
@@ -252,7 +278,7 @@ public final class Safetensors {
         return Tensor.of(data, Shape.of(e.shape));
     }
 
-    private static void readFully(FileChannel ch, ByteBuffer buf, long pos, Path path) throws IOException {
+    private static void readFully(Source ch, ByteBuffer buf, long pos, String path) throws IOException {
         while (buf.hasRemaining()) {
             int n = ch.read(buf, pos);
             if (n < 0) throw fail(path, "truncated: file ended at byte " + pos);
@@ -262,21 +288,13 @@ public final class Safetensors {
 
     /**
      * Copies the tensors of {@code path} into {@code target}'s tensors, which fix the expected names
-     * and shapes: a missing name, an unexpected name or a shape mismatch is a {@link CheckpointException}.
-     * Returns the file's metadata.
+     * and shapes; the checks are those of {@link #load(Path, Map)}. Returns the file's metadata.
      */
     public static Map<String, String> loadInto(Path path, Map<String, Tensor> target) {
+        Map<String, Shape> shapes = new LinkedHashMap<>();
+        target.forEach((name, t) -> shapes.put(name, t.shape()));
         Contents c = read(path);
-        for (Map.Entry<String, Tensor> e : target.entrySet()) {
-            Tensor found = c.tensors().get(e.getKey());
-            if (found == null) throw fail(path, "tensor '" + e.getKey() + "' is missing (expected shape " + e.getValue().shape() + ")");
-            if (!found.shape().equals(e.getValue().shape())) {
-                throw fail(path, "tensor '" + e.getKey() + "' has shape " + found.shape() + ", expected " + e.getValue().shape());
-            }
-        }
-        for (String name : c.tensors().keySet()) {
-            if (!target.containsKey(name)) throw fail(path, "unexpected tensor '" + name + "' (not in the model)");
-        }
+        check(path, c, shapes);
         for (Map.Entry<String, Tensor> e : target.entrySet()) {
             float[] src = c.tensors().get(e.getKey()).read();
             System.arraycopy(src, 0, e.getValue().data(), 0, src.length);
@@ -284,7 +302,46 @@ public final class Safetensors {
         return c.metadata();
     }
 
-    private static CheckpointException fail(Path path, String why) {
+    /**
+     * The tensors of {@code path}, which must be exactly those of {@code expected} (names and
+     * shapes, in that order), with finite values. A missing name, an unexpected name, a shape
+     * mismatch or a NaN or infinite value (weights and optimizer moments are always finite) is a
+     * {@link CheckpointException}. Nothing is allocated from the expected shapes, so a config that
+     * claims a huge model costs nothing before the file has shown that it holds one.
+     */
+    public static LinkedHashMap<String, Tensor> load(Path path, Map<String, Shape> expected) {
+        Contents c = read(path);
+        check(path, c, expected);
+        LinkedHashMap<String, Tensor> out = new LinkedHashMap<>();
+        for (String name : expected.keySet()) out.put(name, c.tensors().get(name));
+        return out;
+    }
+
+    private static void check(Path path, Contents c, Map<String, Shape> expected) {
+        for (Map.Entry<String, Shape> e : expected.entrySet()) {
+            Tensor found = c.tensors().get(e.getKey());
+            if (found == null) throw fail(path, "tensor '" + e.getKey() + "' is missing (expected shape " + e.getValue() + ")");
+            if (!found.shape().equals(e.getValue())) {
+                throw fail(path, "tensor '" + e.getKey() + "' has shape " + found.shape() + ", expected " + e.getValue());
+            }
+        }
+        for (String name : c.tensors().keySet()) {
+            if (!expected.containsKey(name)) throw fail(path, "unexpected tensor '" + name + "' (not in the model)");
+        }
+        for (String name : expected.keySet()) {
+            float[] v = c.tensors().get(name).read();
+            for (int i = 0; i < v.length; i++) {
+                if (!Float.isFinite(v[i])) {
+                    throw fail(path, "tensor '" + name + "' holds " + v[i] + " at entry " + i + " of " + v.length
+                            + " (expected finite values: the run that wrote it diverged)");
+                }
+            }
+        }
+    }
+
+    private static CheckpointException fail(Path path, String why) { return fail(path.toString(), why); }
+
+    private static CheckpointException fail(String path, String why) {
         return new CheckpointException("safetensors " + path + ": " + why);
     }
 }

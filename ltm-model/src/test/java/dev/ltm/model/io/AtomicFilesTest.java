@@ -88,4 +88,51 @@ class AtomicFilesTest {
         assertThat(names(dir)).containsExactly("ckpt");
         assertThat(AtomicFiles.recoverDirectory(ckpt)).isFalse();
     }
+    /** The real disk, noting each durability step as "force NAME", "sync NAME" or "rename FROM -> TO" (names relative to dir). */
+    private AtomicFiles.Disk recording(java.util.List<String> log) {
+        return new AtomicFiles.Disk() {
+            @Override public void forceFile(Path file) throws IOException {
+                AtomicFiles.DISK.forceFile(file);
+                log.add("force " + dir.relativize(file));
+            }
+
+            @Override public void forceDirectory(Path d) {
+                AtomicFiles.DISK.forceDirectory(d);
+                log.add("sync " + (d.equals(dir) ? "." : dir.relativize(d)));
+            }
+
+            @Override public void rename(Path from, Path to) throws IOException {
+                AtomicFiles.DISK.rename(from, to);
+                log.add("rename " + dir.relativize(from) + " -> " + dir.relativize(to));
+            }
+        };
+    }
+
+    @Test
+    void aFolderIsForcedFileByFileThenItselfBeforeTheSwapAndTheParentAfter() throws IOException {
+        Path ckpt = dir.resolve("ck");
+        AtomicFiles.writeDirectory(ckpt, d -> Files.writeString(d.resolve("a.json"), "v1"));
+        java.util.List<String> log = new java.util.ArrayList<>();
+        AtomicFiles.writeDirectory(ckpt, d -> {
+            Files.writeString(d.resolve("b.safetensors"), "w2");
+            Files.writeString(d.resolve("a.json"), "v2");
+        }, recording(log));
+        assertThat(log).containsExactly(
+                "force ck.tmp/a.json", "force ck.tmp/b.safetensors", "sync ck.tmp",
+                "rename ck -> ck.old", "rename ck.tmp -> ck", "sync .");
+        assertThat(Files.readString(ckpt.resolve("a.json"))).isEqualTo("v2");
+        assertThat(names(dir)).containsExactly("ck");
+    }
+
+    @Test
+    void aFileIsForcedBeforeItsRenameAndItsFolderAfter() throws IOException {
+        Path f = dir.resolve("state.json");
+        java.util.List<String> log = new java.util.ArrayList<>();
+        AtomicFiles.write(f, out -> out.write("one".getBytes()), recording(log));
+        assertThat(log).hasSize(3);
+        assertThat(log.get(0)).startsWith("force .state.json").endsWith(".tmp");
+        assertThat(log.get(1)).isEqualTo("rename " + log.get(0).substring("force ".length()) + " -> state.json");
+        assertThat(log.get(2)).isEqualTo("sync .");
+        assertThat(Files.readString(f)).isEqualTo("one");
+    }
 }
