@@ -75,12 +75,14 @@ class ConcurrentKernelsTest {
             Rng rng = new Rng(tq * 131L + tk + nh);
             float[] q = random(rng, b * tq * nh * hd), k = random(rng, b * tk * nkv * hd), v = random(rng, b * tk * nkv * hd);
             float[] dOut = random(rng, b * tq * nh * hd);
+            // window 0: no mask (the cross-attention case), else causal with that window
+            AttentionDims d = new AttentionDims(b, tq, tk, nh, nkv, hd, window == 0 ? AttentionMask.none() : AttentionMask.causal(window));
             sameBitsUnderConcurrency("attention " + java.util.Arrays.toString(s), () -> {
                 float[] out = new float[q.length], lse = new float[b * nh * tq];
-                Attention.forward(q, k, v, out, lse, b, tq, tk, nh, nkv, hd, window);
+                Attention.forward(q, k, v, out, lse, d);
                 float[] dq = new float[q.length], dk = new float[k.length], dv = new float[v.length], dqOnly = new float[q.length];
-                Attention.backward(q, k, v, out, lse, dOut, dq, dk, dv, b, tq, tk, nh, nkv, hd, window);
-                Attention.backward(q, k, v, out, lse, dOut, dqOnly, null, null, b, tq, tk, nh, nkv, hd, window);
+                Attention.backward(q, k, v, out, lse, dOut, dq, dk, dv, d);
+                Attention.backward(q, k, v, out, lse, dOut, dqOnly, null, null, d);
                 return new float[][] {out, lse, dq, dk, dv, dqOnly};
             });
         }
