@@ -33,7 +33,7 @@ class EvaluatorTest {
 
     @Test
     void aRowWithoutPredictedTokensAddsNeitherItsKlNorASequence() {
-        LatentThoughtModel m = new LatentThoughtModel(Tiny.CONFIG.withInitStd(0.3f), new Rng(4));
+        LatentThoughtModel m = new LatentThoughtModel(Tiny.CONFIG.toBuilder().initStd(0.3f).build(), new Rng(4));
         int[] text = new ByteTokenizer().encode("Once upon a time a fox");
         int[] padding = new int[text.length];
         java.util.Arrays.fill(padding, -1);
