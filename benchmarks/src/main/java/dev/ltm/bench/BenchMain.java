@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmarks of the ltm engine.",
         subcommands = {GemmBench.class, CompareBench.class, ScalingBench.class, StepBench.class, JmhBench.class, CrashBench.class,
-                FuzzBench.class})
+                FuzzBench.class, ProfileBench.class})
 public final class BenchMain implements Runnable {
 
     /** Runs the bench command line; exits 2 with one line on a bad option. */

@@ -4,7 +4,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.ltm.bench.torch.TorchEngine;
+import dev.ltm.bench.torch.TorchGeneration;
 import dev.ltm.bench.torch.TorchLtm;
+import dev.ltm.model.Generator;
 import dev.ltm.model.Posterior;
 import dev.ltm.optim.DualRateTrainer;
 import dev.ltm.optim.FastFitter;
@@ -13,6 +15,7 @@ import dev.ltm.tensor.Gemm;
 import dev.ltm.tensor.Parallel;
 import dev.ltm.tensor.Rng;
 import dev.ltm.tensor.Tensor;
+import java.util.Arrays;
 import java.util.Locale;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -22,12 +25,13 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code bench compare}: our engine against PyTorch (DJL, same thread count, warm), timed
- * alternately in one run: an n^3 matmul, a whole fast fit, and one dual-rate training step (fast
- * fit + slow step) of the same model from the same weights and the same posterior start. Prints,
- * last, the three speed ratios ours/pytorch (above 1: ours is faster).
+ * alternately in one run: an n^3 matmul, a whole fast fit, one dual-rate training step (fast
+ * fit + slow step) of the same model from the same weights and the same posterior start, and
+ * KV-cached sampling of one sequence given fitted thoughts. Prints, last, the four speed ratios
+ * ours/pytorch (above 1: ours is faster).
  */
 @Command(name = "compare", mixinStandardHelpOptions = true,
-        description = "Side-by-side timing against PyTorch: matmul, fast fit, training step; prints the speed ratios last.")
+        description = "Side-by-side timing against PyTorch: matmul, fast fit, training step, generation; prints the speed ratios last.")
 final class CompareBench implements Runnable {
     @Spec CommandSpec spec;
 
@@ -47,15 +51,16 @@ final class CompareBench implements Runnable {
     @Option(names = "--device", defaultValue = "cpu",
             description = "backend of our side: cpu, opencl or opencl:N (default ${DEFAULT-VALUE}).")
     String device;
-    @Option(names = "--only", defaultValue = "all", description = "all, gemm, fit or train (default ${DEFAULT-VALUE}).") String only;
+    @Option(names = "--only", defaultValue = "all", description = "all, gemm, fit, train or generate (default ${DEFAULT-VALUE}).")
+    String only;
 
     private static final long SEED = 20260101L;
     private Backend backend;
 
     @Override public void run() {
         if (rounds < 1) throw new ParameterException(spec.commandLine(), "compare: --rounds must be >= 1, got " + rounds);
-        if (!only.matches("all|gemm|fit|train")) {
-            throw new ParameterException(spec.commandLine(), "compare: --only must be all, gemm, fit or train, got " + only);
+        if (!only.matches("all|gemm|fit|train|generate")) {
+            throw new ParameterException(spec.commandLine(), "compare: --only must be all, gemm, fit, train or generate, got " + only);
         }
         int threads = Parallel.threads();
         try {
@@ -78,12 +83,13 @@ final class CompareBench implements Runnable {
             System.out.println("model: " + size + " T_fast=" + tFast + " window=full, pytorch fast fit "
                     + (torchPrefix ? "reuses the z-independent prefix" : "runs the whole forward each step")
                             + ", weights requires_grad=False");
-            double r0 = Double.NaN, r1 = Double.NaN, r2 = Double.NaN;
+            double r0 = Double.NaN, r1 = Double.NaN, r2 = Double.NaN, r3 = Double.NaN;
             if (only.equals("all") || only.equals("gemm")) r0 = gemm(nd).ratio();
             if (only.equals("all") || only.equals("fit")) r1 = fastFit(fx, nd).ratio();
             if (only.equals("all") || only.equals("train")) r2 = trainStep(fx, nd).ratio();
+            if (only.equals("all") || only.equals("generate")) r3 = generation(size, nd).ratio();
             System.out.printf(Locale.ROOT, "gemm speed ratio ours/pytorch: %.2f; fast-fit speed ratio ours/pytorch: %.2f;"
-                    + " train-step speed ratio ours/pytorch: %.2f%n", r0, r1, r2);
+                    + " train-step speed ratio ours/pytorch: %.2f; generation speed ratio ours/pytorch: %.2f%n", r0, r1, r2, r3);
         }
     }
 
@@ -162,6 +168,30 @@ final class CompareBench implements Runnable {
             DeviceTiming.finish(backend);
         }, theirs);
         System.out.println(r.line());
+        return r;
+    }
+
+    /**
+     * Generator.generate against TorchGeneration.generate: 256 tokens sampled for one sequence after a
+     * one-token prompt, z fitted to that sequence by our fast fit, both with the KV cache and the same
+     * Sampling and seed (so the same tokens where the logits agree).
+     */
+    private SideBySide.Result generation(LtmFixture.Size size, NDManager nd) {
+        GenerationWorkload g = GenerationWorkload.of(size, tFast, SEED);
+        Generator ours = new Generator(g.fixture().model().to(backend));
+        Tensor z = g.z().to(backend);
+        TorchGeneration torch = new TorchGeneration(g.fixture().config(), g.fixture().model().parameters(), nd);
+        int[] a = ours.generate(g.prompt(), z, g.newTokens(), GenerationWorkload.SAMPLING, new Rng(SEED), -1);
+        int[] b = torch.generate(g.prompt(), g.z(), g.newTokens(), GenerationWorkload.SAMPLING, new Rng(SEED));
+        int same = 0;
+        while (same < Math.min(a.length, b.length) && a[same] == b[same]) same++;
+        System.out.printf(Locale.ROOT, "generation check: %d tokens each, first %d equal (ours %s..., pytorch %s...)%n", a.length,
+                same, Arrays.toString(Arrays.copyOf(a, 8)), Arrays.toString(Arrays.copyOf(b, 8)));
+        SideBySide.Result r = SideBySide.run("generation of " + g.newTokens() + " tokens", 2, rounds, 3,
+                () -> ours.generate(g.prompt(), z, g.newTokens(), GenerationWorkload.SAMPLING, new Rng(SEED), -1),
+                () -> torch.generate(g.prompt(), g.z(), g.newTokens(), GenerationWorkload.SAMPLING, new Rng(SEED)));
+        System.out.println(r.line() + String.format(Locale.ROOT, "; %.0f vs %.0f tokens/s",
+                g.newTokens() * 1000.0 / r.oursMs(), g.newTokens() * 1000.0 / r.theirsMs()));
         return r;
     }
 
