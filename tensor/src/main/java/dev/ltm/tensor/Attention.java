@@ -48,9 +48,10 @@ public final class Attention {
         int tq = d.tq(), nHeads = d.heads();
         int qBlocks = (tq + BLOCK_Q - 1) / BLOCK_Q;
         int units = d.batch() * nHeads * qBlocks;
+        float[] kT = transposeKeys(k, d);
         Parallel.forRange(units, u -> {
             int qb = u % qBlocks, bh = u / qBlocks;
-            forwardBlock(q, k, v, out, lse, d, bh / nHeads, bh % nHeads, qb * BLOCK_Q, Math.min(tq, (qb + 1) * BLOCK_Q));
+            forwardBlock(q, k, kT, v, out, lse, d, bh / nHeads, bh % nHeads, qb * BLOCK_Q, Math.min(tq, (qb + 1) * BLOCK_Q));
         });
     }
 
@@ -58,7 +59,7 @@ public final class Attention {
      * Query rows [i0, i1) of head h of batch b. Working space: acc [BLOCK_Q, hd] and one block
      * of scores [BLOCK_Q, BLOCK_K].
      */
-    private static void forwardBlock(float[] q, float[] k, float[] v, float[] out, float[] lse, AttentionDims dims,
+    private static void forwardBlock(float[] q, float[] k, float[] kT, float[] v, float[] out, float[] lse, AttentionDims dims,
                                      int b, int h, int i0, int i1) {
         int tq = dims.tq(), tk = dims.tk(), nH = dims.heads(), nKv = dims.kvHeads(), hd = dims.headDim();
         int window = dims.kernelWindow();
@@ -71,6 +72,8 @@ public final class Attention {
         float[] s = new float[BLOCK_K];
         float[] m = new float[rows], l = new float[rows];
         Arrays.fill(m, Float.NEGATIVE_INFINITY);
+        float[] sRow = kT == null ? null : new float[BLOCK_K];
+        int pad = paddedKeys(tk), tBase = (b * nKv + g) * hd * pad;
 
         int keyStart = keyLo(i0, window), keyEnd = keyHi(i1 - 1, tk, window);
         for (int j0 = keyStart; j0 < keyEnd; j0 += BLOCK_K) {
@@ -82,7 +85,12 @@ public final class Attention {
                 int n = cHi - cLo;
                 int qOff = qBase + i * qStride;
                 // s_c = scale * q_i . k_j for the visible keys j = cLo + c of this block
-                dotRows(q, qOff, k, kBase + cLo * kStride, kStride, n, hd, scale, s, 0);
+                if (kT != null) {
+                    scoresRow(q, qOff, kT, tBase + j0, pad, j1 - j0, hd, scale, sRow);
+                    System.arraycopy(sRow, cLo - j0, s, 0, n);
+                } else {
+                    dotRows(q, qOff, k, kBase + cLo * kStride, kStride, n, hd, scale, s, 0);
+                }
                 float blockMax = Float.NEGATIVE_INFINITY;
                 for (int c = 0; c < n; c++) blockMax = Math.max(blockMax, s[c]);
                 // online softmax: rescale the running sum and accumulator to the new max
@@ -120,7 +128,7 @@ public final class Attention {
         checkLengths("attention.backward", d, q, k, v, out, lse);
         checkGradientLengths("attention.backward", d, dOut, dq, dk, dv);
         if (dq == null && dk == null && dv == null) return;
-        Operands x = new Operands(q, k, v, out, lse, dOut);
+        Operands x = new Operands(q, k, v, out, lse, dOut, transposeKeys(k, d), dq != null || dk != null ? transposeKeys(v, d) : null);
         int tq = d.tq(), tk = d.tk(), nKvHeads = d.kvHeads(), headDim = d.headDim();
         int groups = d.batch() * nKvHeads;
         // dk and dv of one (batch, kv head) are written by one unit only: no data race. When there
@@ -159,7 +167,7 @@ public final class Attention {
     }
 
     /** The forward's inputs and results and the upstream gradient, as backward reads them. */
-    private record Operands(float[] q, float[] k, float[] v, float[] out, float[] lse, float[] dOut) {}
+    private record Operands(float[] q, float[] k, float[] v, float[] out, float[] lse, float[] dOut, float[] kT, float[] vT) {}
 
     /**
      * Where one backward unit adds dk and dv (either may be null): row j at {@code base + j * stride},
@@ -183,6 +191,8 @@ public final class Attention {
         float[] dRow = new float[BLOCK_Q];
         float[] dqAcc = dq == null ? null : new float[BLOCK_Q * hd];
         int[] lo = new int[BLOCK_Q], hi = new int[BLOCK_Q];
+        float[] kT = x.kT(), vT = x.vT(), sRow = kT == null ? null : new float[BLOCK_K];
+        int pad = paddedKeys(tk), tBase = (b * nKv + g) * hd * pad;
 
         for (int h = g * groupSize; h < (g + 1) * groupSize; h++) {
             int qBase = (b * tq * nH + h) * hd;
@@ -212,12 +222,22 @@ public final class Attention {
                         int nr = hi[r] - lo[r];
                         if (nr == 0) continue;
                         // p_ij = exp(scale * q_i . k_j - lse_i)
-                        dotRows(q, off, k, kBase + (j0 + lo[r]) * kStride, kStride, nr, hd, scale, p, pr + lo[r]);
+                        if (kT != null) {
+                            scoresRow(q, off, kT, tBase + j0, pad, n, hd, scale, sRow);
+                            System.arraycopy(sRow, lo[r], p, pr + lo[r], nr);
+                        } else {
+                            dotRows(q, off, k, kBase + (j0 + lo[r]) * kStride, kStride, nr, hd, scale, p, pr + lo[r]);
+                        }
                         for (int c = lo[r]; c < hi[r]; c++) p[pr + c] -= lseI;
                         expInPlace(p, pr + lo[r], nr);
                         if (needDs) {
                             // ds_ij = p_ij (dOut_i . v_j - D_i), times scale for dq and dk
-                            dotRows(dOut, off, v, kBase + (j0 + lo[r]) * kStride, kStride, nr, hd, 1f, ds, pr + lo[r]);
+                            if (vT != null) {
+                                scoresRow(dOut, off, vT, tBase + j0, pad, n, hd, 1f, sRow);
+                                System.arraycopy(sRow, lo[r], ds, pr + lo[r], nr);
+                            } else {
+                                dotRows(dOut, off, v, kBase + (j0 + lo[r]) * kStride, kStride, nr, hd, 1f, ds, pr + lo[r]);
+                            }
                             for (int c = lo[r]; c < hi[r]; c++)
                                 ds[pr + c] = scale * p[pr + c] * (ds[pr + c] - dRow[r]);
                         }
@@ -304,6 +324,65 @@ public final class Attention {
             }
         }
         for (; c < n; c++) dst[dstOff + c] = scale * dot(a, aOff, rows, rowBase + c * rowStride, hd);
+    }
+
+    /**
+     * Copies n rows of width hd (row c at base + c * stride) into t transposed: t[tBase + d * tStride + c].
+     * Done once per call and read by every query row, it turns the n dot products of a row into hd
+     * broadcast FMAs over vectors of keys, with no lane reductions (for a head of 16, one vector, a
+     * reduction cost more than its dot product).
+     */
+    static void transposeBlock(float[] src, int base, int stride, int n, int hd, float[] t, int tBase, int tStride) {
+        for (int c = 0; c < n; c++) {
+            int off = base + c * stride;
+            for (int d = 0; d < hd; d++) t[tBase + d * tStride + c] = src[off + d];
+        }
+    }
+
+    /**
+     * k (or v) [B, S, nKv, hd] transposed per (batch, kv head) into [B * nKv][hd][{@link #paddedKeys}(S)],
+     * once per call, so that every query block reads its keys as vectors; null on the scalar path.
+     */
+    static float[] transposeKeys(float[] k, AttentionDims d) {
+        if (!Simd.ENABLED) return null;
+        int tk = d.tk(), nKv = d.kvHeads(), hd = d.headDim(), pad = paddedKeys(tk);
+        float[] t = new float[d.batch() * nKv * hd * pad];
+        Parallel.forRange(d.batch() * nKv, bg -> transposeBlock(k, ((bg / nKv) * tk * nKv + bg % nKv) * hd, nKv * hd, tk, hd,
+                t, bg * hd * pad, pad));
+        return t;
+    }
+
+    /** Row length of the transposed keys: one vector past S, as far as {@link #scoresRow} reads past a block's end. */
+    static int paddedKeys(int tk) { return tk + F.length(); }
+
+    /**
+     * dst[c] = scale * a[aOff..aOff+hd) . column c of the transposed keys (key c of the block at
+     * t[tBase + d * tStride + c]), for c in [0, n) rounded up to whole vectors (n <= BLOCK_K; it reads
+     * and writes less than one vector past n, inside {@link #paddedKeys} and dst's BLOCK_K; lanes past n
+     * are not meaningful). The twin of {@link #dotRows} on {@link #transposeKeys}'s layout, summing over d in order.
+     */
+    static void scoresRow(float[] a, int aOff, float[] t, int tBase, int tStride, int n, int hd, float scale, float[] dst) {
+        int len = F.length(), c = 0;
+        for (; c + 3 * len < n; c += 4 * len) { // 4 * len divides BLOCK_K: the group stays inside dst
+            FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
+            for (int d = 0; d < hd; d++) {
+                FloatVector x = FloatVector.broadcast(F, a[aOff + d]);
+                int row = tBase + d * tStride + c;
+                s0 = x.fma(FloatVector.fromArray(F, t, row), s0);
+                s1 = x.fma(FloatVector.fromArray(F, t, row + len), s1);
+                s2 = x.fma(FloatVector.fromArray(F, t, row + 2 * len), s2);
+                s3 = x.fma(FloatVector.fromArray(F, t, row + 3 * len), s3);
+            }
+            s0.mul(scale).intoArray(dst, c);
+            s1.mul(scale).intoArray(dst, c + len);
+            s2.mul(scale).intoArray(dst, c + 2 * len);
+            s3.mul(scale).intoArray(dst, c + 3 * len);
+        }
+        for (; c < n; c += len) {
+            FloatVector s0 = FloatVector.zero(F);
+            for (int d = 0; d < hd; d++) s0 = FloatVector.broadcast(F, a[aOff + d]).fma(FloatVector.fromArray(F, t, tBase + d * tStride + c), s0);
+            s0.mul(scale).intoArray(dst, c);
+        }
     }
 
     /** acc[off..off+n) *= c. */
