@@ -317,32 +317,33 @@ public final class CpuBackend implements Backend {
 
     // ---- RoPE: x [B, T, nH, hd], interleaved pairs ------------------------------------------
 
+    /** RoPE's cos and sin, kept between calls (per head width and theta). */
+    private final RopeTables ropeTables = new RopeTables();
+
     @Override
     public Tensor rope(Tensor x, int[] positions, float theta, boolean inverse) {
         int b = x.dim(0), t = x.dim(1), nh = x.dim(2), hd = x.dim(3), half = hd / 2;
-        float[] cos = new float[t * half], sin = new float[t * half];
-        // Both loops run on the pool (the table's pow/cos/sin cost as much as the rotation): a serial
-        // RoPE was 3% of a training step's samples, all on the calling thread.
-        Parallel.forRange(t, p -> {
-            for (int i = 0; i < half; i++) {
-                // Frequencies in float32, as the reference implementations compute them.
-                float freq = (float) (1.0 / Math.pow(theta, (float) (2 * i) / hd));
-                float angle = positions[p] * freq;
-                cos[p * half + i] = (float) Math.cos(angle);
-                sin[p * half + i] = (float) (inverse ? -Math.sin(angle) : Math.sin(angle));
-            }
-        });
+        int maxPosition = 0;
+        for (int p : positions) {
+            if (p < 0) throw new IllegalArgumentException("rope: negative position " + p);
+            maxPosition = Math.max(maxPosition, p);
+        }
+        RopeTables.Table table = ropeTables.get(hd, theta, maxPosition);
+        float[] cos = table.cos(), sin = table.sin();
+        float sign = inverse ? -1f : 1f;
         Tensor out = x.copy();
         float[] o = out.data();
-        Parallel.forRange(b * t, bt -> {
-            int p = bt % t;
-            for (int h = 0; h < nh; h++) {
-                int off = (bt * nh + h) * hd;
-                for (int i = 0; i < half; i++) {
-                    float c = cos[p * half + i], s = sin[p * half + i];
-                    float x0 = o[off + 2 * i], x1 = o[off + 2 * i + 1];
-                    o[off + 2 * i] = x0 * c - x1 * s;
-                    o[off + 2 * i + 1] = x0 * s + x1 * c;
+        parallelChunks((long) b * t * nh * hd, b * t, (lo, hi) -> {
+            for (int bt = lo; bt < hi; bt++) {
+                int at = positions[bt % t] * half;
+                for (int h = 0; h < nh; h++) {
+                    int off = (bt * nh + h) * hd;
+                    for (int i = 0; i < half; i++) {
+                        float c = cos[at + i], s = sign * sin[at + i];
+                        float x0 = o[off + 2 * i], x1 = o[off + 2 * i + 1];
+                        o[off + 2 * i] = x0 * c - x1 * s;
+                        o[off + 2 * i + 1] = x0 * s + x1 * c;
+                    }
                 }
             }
         });

@@ -1,0 +1,45 @@
+package dev.ltm.tensor;
+
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * cos and sin of RoPE's angles (spec section 1: position * theta^(-2i/hd) on interleaved pairs), kept
+ * per (head width, theta) for positions 0..n-1 and grown when a larger position comes: the tables cost
+ * a pow, a cos and a sin per entry, as much as the rotation itself, and every call used to rebuild them.
+ * Entries are computed by the same formula as before, so the rotation's results are unchanged bit for bit.
+ */
+final class RopeTables {
+    /** One table: entry (position p, pair i) at p * half + i, for positions below {@code positions}. */
+    record Table(int positions, float[] cos, float[] sin) {}
+
+    private record Key(int headDim, float theta) {}
+
+    private final ConcurrentHashMap<Key, Table> tables = new ConcurrentHashMap<>();
+
+    /** A table for {@code headDim} and {@code theta} that covers every position up to {@code maxPosition}. */
+    Table get(int headDim, float theta, int maxPosition) {
+        Key key = new Key(headDim, theta);
+        Table t = tables.get(key);
+        if (t != null && t.positions() > maxPosition) return t;
+        // Grown to a power of two, so a growing sequence rebuilds it a logarithmic number of times.
+        int n = Integer.highestOneBit(Math.max(1, maxPosition)) * 2;
+        Table grown = build(headDim, theta, n);
+        tables.merge(key, grown, (old, fresh) -> old.positions() >= fresh.positions() ? old : fresh);
+        return grown;
+    }
+
+    /** The entries, computed as the reference implementations compute them (frequencies in float32). */
+    static Table build(int headDim, float theta, int positions) {
+        int half = headDim / 2;
+        float[] cos = new float[positions * half], sin = new float[positions * half];
+        for (int i = 0; i < half; i++) {
+            float freq = (float) (1.0 / Math.pow(theta, (float) (2 * i) / headDim));
+            for (int p = 0; p < positions; p++) {
+                float angle = p * freq;
+                cos[p * half + i] = (float) Math.cos(angle);
+                sin[p * half + i] = (float) Math.sin(angle);
+            }
+        }
+        return new Table(positions, cos, sin);
+    }
+}
