@@ -27,6 +27,18 @@ import jdk.incubator.vector.VectorSpecies;
  * visit only the keys inside it, so the cost is O(T * window * hd).
  */
 public final class Attention {
+    /**
+     * Below this many multiply-adds of q k^T (batch * heads * T * S * hd) a call runs on the calling
+     * thread: a decoding step's attention (one query) took longer to fork and join than to compute.
+     */
+    static final long INLINE_WORK = 1 << 16;
+
+    /** Tasks a call may use: one under {@link #INLINE_WORK}, else all threads. */
+    static int tasks(AttentionDims d) {
+        long work = (long) d.batch() * d.heads() * d.tq() * d.tk() * d.headDim();
+        return work < INLINE_WORK ? 1 : Parallel.threads();
+    }
+
     /** Query rows per work unit: one key block is reused from L1 by all of them. */
     static final int BLOCK_Q = 32;
     /** Keys per block of the online softmax. */
@@ -49,7 +61,7 @@ public final class Attention {
         int qBlocks = (tq + BLOCK_Q - 1) / BLOCK_Q;
         int units = d.batch() * nHeads * qBlocks;
         float[] kT = transposeKeys(k, d);
-        Parallel.forRange(units, u -> {
+        Parallel.forRange(units, tasks(d), u -> {
             int qb = u % qBlocks, bh = u / qBlocks;
             forwardBlock(q, k, kT, v, out, lse, d, bh / nHeads, bh % nHeads, qb * BLOCK_Q, Math.min(tq, (qb + 1) * BLOCK_Q));
         });
@@ -135,10 +147,11 @@ public final class Attention {
         // are fewer such groups than threads, split the queries into chunks that each add into
         // their own dk/dv buffer, summed in chunk order afterwards (deterministic).
         int qBlocks = (tq + BLOCK_Q - 1) / BLOCK_Q;
-        int chunks = (dk == null && dv == null) ? Math.min(qBlocks, Math.max(1, Parallel.threads()))
-                : Math.min(qBlocks, Math.max(1, (Parallel.threads() + groups - 1) / groups));
+        int threads = tasks(d);
+        int chunks = (dk == null && dv == null) ? Math.min(qBlocks, threads)
+                : Math.min(qBlocks, Math.max(1, (threads + groups - 1) / groups));
         if (chunks <= 1) {
-            Parallel.forRange(groups, u -> backwardGroup(x, d, dq,
+            Parallel.forRange(groups, threads, u -> backwardGroup(x, d, dq,
                     new KvGradients(dk, dv, (u / nKvHeads * tk * nKvHeads + u % nKvHeads) * headDim, nKvHeads * headDim),
                     u / nKvHeads, u % nKvHeads, 0, tq));
             return;
@@ -347,7 +360,7 @@ public final class Attention {
         if (!Simd.ENABLED) return null;
         int tk = d.tk(), nKv = d.kvHeads(), hd = d.headDim(), pad = paddedKeys(tk);
         float[] t = new float[d.batch() * nKv * hd * pad];
-        Parallel.forRange(d.batch() * nKv, bg -> transposeBlock(k, ((bg / nKv) * tk * nKv + bg % nKv) * hd, nKv * hd, tk, hd,
+        Parallel.forRange(d.batch() * nKv, tasks(d), bg -> transposeBlock(k, ((bg / nKv) * tk * nKv + bg % nKv) * hd, nKv * hd, tk, hd,
                 t, bg * hd * pad, pad));
         return t;
     }
