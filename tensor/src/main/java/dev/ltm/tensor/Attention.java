@@ -354,10 +354,12 @@ public final class Attention {
 
     /**
      * k (or v) [B, S, nKv, hd] transposed per (batch, kv head) into [B * nKv][hd][{@link #paddedKeys}(S)],
-     * once per call, so that every query block reads its keys as vectors; null on the scalar path.
+     * once per call, so that every query block reads its keys as vectors; null on the scalar path and for
+     * fewer than BLOCK_Q / 4 queries.
      */
     static float[] transposeKeys(float[] k, AttentionDims d) {
-        if (!Simd.ENABLED) return null;
+        // A handful of queries (a decoding step) would pay as much to transpose as to attend.
+        if (!Simd.ENABLED || d.tq() < BLOCK_Q / 4) return null;
         int tk = d.tk(), nKv = d.kvHeads(), hd = d.headDim(), pad = paddedKeys(tk);
         float[] t = new float[d.batch() * nKv * hd * pad];
         Parallel.forRange(d.batch() * nKv, tasks(d), bg -> transposeBlock(k, ((bg / nKv) * tk * nKv + bg % nKv) * hd, nKv * hd, tk, hd,

@@ -69,7 +69,57 @@ public final class Gemm {
             sgemmSimple(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate);
             return;
         }
+        if (m <= FEW_ROWS && Simd.ENABLED) {
+            sgemmFewRows(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate, threads);
+            return;
+        }
         sgemmParallel(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate, threads, Simd.ENABLED);
+    }
+
+    /** Up to this many rows of C, B is read in place: packing B for one row (a decoding step) cost 7 times the product. */
+    static final int FEW_ROWS = MR;
+
+    /**
+     * C (+)= op(A) op(B) for m <= {@link #FEW_ROWS} without packing: each column of C is one dot product
+     * over k (transB: rows of B are contiguous) or each vector of C's row sums broadcast FMAs down B's
+     * rows. Columns are split over the threads when B is large; every element is summed in the same
+     * order whatever the split.
+     */
+    static void sgemmFewRows(boolean transA, boolean transB, int m, int n, int k,
+                             float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                             float[] c, int cOff, int ldc, boolean accumulate, int threads) {
+        int aRow = transA ? 1 : lda, aCol = transA ? lda : 1;
+        float[] rowA = transA ? new float[m * k] : null; // op(A) rows made contiguous
+        if (transA) for (int i = 0; i < m; i++) for (int p = 0; p < k; p++) rowA[i * k + p] = a[aOff + i * aRow + p * aCol];
+        float[] ar = transA ? rowA : a;
+        int arOff = transA ? 0 : aOff, arLd = transA ? k : lda;
+        int tasks = (long) n * k < (1 << 16) ? 1 : Math.min(Math.min(threads, Parallel.threads()), Math.max(1, n / NR));
+        Parallel.forRange(tasks, tasks, t -> {
+            // column ranges in whole vectors, so that the !transB path's vector loop is the same for every split
+            int lo = (int) ((long) (n / L) * t / tasks) * L, hi = t == tasks - 1 ? n : (int) ((long) (n / L) * (t + 1) / tasks) * L;
+            for (int i = 0; i < m; i++) {
+                int ai = arOff + i * arLd, ci = cOff + i * ldc;
+                if (transB) {
+                    for (int j = lo; j < hi; j++) {
+                        float sum = Attention.dot(ar, ai, b, bOff + j * ldb, k);
+                        c[ci + j] = accumulate ? c[ci + j] + sum : sum;
+                    }
+                } else {
+                    int j = lo;
+                    for (; j + L <= hi; j += L) {
+                        FloatVector acc = FloatVector.zero(F);
+                        for (int p = 0; p < k; p++) acc = FloatVector.broadcast(F, ar[ai + p]).fma(FloatVector.fromArray(F, b, bOff + p * ldb + j), acc);
+                        if (accumulate) acc = acc.add(FloatVector.fromArray(F, c, ci + j));
+                        acc.intoArray(c, ci + j);
+                    }
+                    for (; j < hi; j++) {
+                        float sum = 0;
+                        for (int p = 0; p < k; p++) sum += ar[ai + p] * b[bOff + p * ldb + j];
+                        c[ci + j] = accumulate ? c[ci + j] + sum : sum;
+                    }
+                }
+            }
+        });
     }
 
     /** Reference: the textbook triple loop with double accumulation, the tests' ground truth. */

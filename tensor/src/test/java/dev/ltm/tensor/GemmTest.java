@@ -199,6 +199,25 @@ class GemmTest {
     }
 
     @Test
+    void fewRowsWithoutPackingMatchNaiveAndIgnoreTheThreadCount() {
+        Rng rng = new Rng(41);
+        // m <= FEW_ROWS and large enough to skip the simple loop: a decoding step's products, odd n and k
+        int[][] shapes = {{1, 768, 256}, {1, 258, 256}, {3, 301, 129}, {4, 67, 700}, {2, 1030, 64}};
+        for (int[] sh : shapes) {
+            for (boolean transA : new boolean[] {false, true}) {
+                for (boolean transB : new boolean[] {false, true}) {
+                    for (boolean acc : new boolean[] {false, true}) {
+                        Problem pr = Problem.random(rng, transA, transB, sh[0], sh[1], sh[2], acc);
+                        float[] one = pr.fast(1);
+                        pr.assertClose(one, pr.naive());
+                        assertThat(pr.fast(2)).containsExactly(one);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void naiveIsTheTextbookProduct() {
         // [2,3] x [3,2] by hand, B transposed in storage.
         float[] a = {1, 2, 3, 4, 5, 6}, bt = {7, 9, 11, 8, 10, 12}, c = new float[4];
