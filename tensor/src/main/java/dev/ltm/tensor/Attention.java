@@ -215,7 +215,9 @@ public final class Attention {
                 // D_i = dOut_i . out_i
                 for (int r = 0; r < rows; r++) {
                     int off = qBase + (i0 + r) * qStride;
-                    dRow[r] = dot(dOut, off, out, off, hd);
+                    // in the order the dOut . v_j of ds below are summed, so that a row whose output is one v_j
+                    // (a window of 1) gets ds exactly 0, as the exact gradient is
+                    dRow[r] = vT != null ? dotInOrder(dOut, off, out, off, hd) : dot(dOut, off, out, off, hd);
                 }
                 if (dqAcc != null) Arrays.fill(dqAcc, 0f);
                 int keyStart = keyLo(i0, window), keyEnd = keyHi(i1 - 1, tk, window);
@@ -299,6 +301,13 @@ public final class Attention {
             sum = Simd.sumLanes(acc);
         }
         for (; d < n; d++) sum += a[aOff + d] * b[bOff + d];
+        return sum;
+    }
+
+    /** a[aOff..aOff+n) . b[bOff..bOff+n) as one FMA chain over d in order: the sum one lane of {@link #scoresRow} forms. */
+    static float dotInOrder(float[] a, int aOff, float[] b, int bOff, int n) {
+        float sum = 0f;
+        for (int d = 0; d < n; d++) sum = Math.fma(a[aOff + d], b[bOff + d], sum);
         return sum;
     }
 
