@@ -9,6 +9,8 @@ import ai.djl.training.GradientCollector;
 import dev.ltm.autograd.Ops;
 import dev.ltm.autograd.Tape;
 import dev.ltm.autograd.Var;
+import dev.ltm.bench.torch.TorchEngine;
+import dev.ltm.bench.torch.TorchLtm;
 import dev.ltm.model.Elbo;
 import dev.ltm.model.LatentThoughtModel;
 import dev.ltm.model.LtmConfig;
@@ -81,11 +83,11 @@ class ParityStressTest {
         Tensor z = Tensor.randn(rng, 0, 0.7, c.batch(), cfg.layers(), cfg.latentsPerLayer(), cfg.width());
         Map<String, float[]> out = new LinkedHashMap<>();
         try (NDManager m = NDManager.newBaseManager("PyTorch")) {
-            LinkedHashMap<String, NDArray> w = TorchLtm.copyWeights(m, weights);
-            TorchLtm torch = new TorchLtm(ModelParityTest.dims(cfg), w);
+            TorchLtm torch = new TorchLtm(cfg, weights, m);
+            Map<String, NDArray> w = torch.weights();
             try (GradientCollector gc = Engine.getEngine("PyTorch").newGradientCollector()) {
                 w.values().forEach(a -> a.setRequiresGradient(true));
-                NDArray nll = TorchLtm.nllPerSequence(m, torch.logits(m, batch.inputs(), Parity.nd(m, z)), batch.targets());
+                NDArray nll = TorchLtm.nllPerSequence(m, torch.logits(batch.inputs(), TorchEngine.nd(m, z)), batch.targets());
                 NDArray loss = nll.sum().div((float) batch.tokenCount());
                 gc.backward(loss);
                 w.forEach((n, a) -> out.put(n, a.getGradient().toFloatArray()));
