@@ -309,7 +309,7 @@ class ModelParityTest {
     }
 
     /** Random sequences of length+1 tokens; when padded, the last sequence ends in two padding tokens. */
-    private static TokenBatch batch(Rng rng, Case c) {
+    static TokenBatch batch(Rng rng, Case c) {
         int v = c.config().vocabSize();
         int[][] seq = new int[c.batch()][c.length() + 1];
         for (int[] row : seq) for (int i = 0; i < row.length; i++) row[i] = rng.nextInt(v);

@@ -65,7 +65,7 @@ class ParityStressTest {
         LtmConfig cfg = c.config();
         Rng rng = new Rng(1000 + c.name().hashCode());
         LatentThoughtModel model = new LatentThoughtModel(cfg, ModelParityTest.randomWeights(cfg, rng));
-        TokenBatch batch = batch(rng, c);
+        TokenBatch batch = ModelParityTest.batch(rng, c);
         Tensor z = Tensor.randn(rng, 0, 0.7, c.batch(), cfg.layers(), cfg.latentsPerLayer(), cfg.width());
         Params trainable = Params.trainable(model);
         Var loss = Ops.scale(Elbo.nllSum(model.logits(trainable, batch.inputs(), Var.constant(z)), batch), 1f / batch.tokenCount());
@@ -79,7 +79,7 @@ class ParityStressTest {
         LtmConfig cfg = c.config();
         Rng rng = new Rng(1000 + c.name().hashCode());
         LinkedHashMap<String, Tensor> weights = ModelParityTest.randomWeights(cfg, rng);
-        TokenBatch batch = batch(rng, c);
+        TokenBatch batch = ModelParityTest.batch(rng, c);
         Tensor z = Tensor.randn(rng, 0, 0.7, c.batch(), cfg.layers(), cfg.latentsPerLayer(), cfg.width());
         Map<String, float[]> out = new LinkedHashMap<>();
         try (NDManager m = NDManager.newBaseManager("PyTorch")) {
@@ -94,18 +94,5 @@ class ParityStressTest {
             }
         }
         return out;
-    }
-
-    /** The case's batch as ModelParityTest draws it (the last sequence ends in two padding tokens when padded). */
-    private static TokenBatch batch(Rng rng, ModelParityTest.Case c) {
-        int v = c.config().vocabSize();
-        int[][] seq = new int[c.batch()][c.length() + 1];
-        for (int[] row : seq) for (int i = 0; i < row.length; i++) row[i] = rng.nextInt(v);
-        if (c.padded()) {
-            int[] last = seq[c.batch() - 1];
-            last[last.length - 1] = -1;
-            last[last.length - 2] = -1;
-        }
-        return TokenBatch.shifted(seq);
     }
 }
