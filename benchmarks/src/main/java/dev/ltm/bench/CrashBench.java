@@ -35,11 +35,15 @@ final class CrashBench implements Callable<Integer> {
     @Option(names = "--work", description = "Folder for the checkpoints (default: a fresh temporary folder).")
     Path work;
 
-    /** What a crash test found: kills made, folders that loaded after them, rounds completed, and whether every completed run equalled the reference. */
+    /**
+     * What a crash test found: kills made, folders that loaded after them, rounds completed, and
+     * whether every completed run equalled the reference.
+     */
     record Result(int kills, int loadable, int rounds, boolean equal) {
         /** The closing line. */
         String line() {
-            return String.format("crash: %d kills, %d loadable, resumed run equals uninterrupted: %s", kills, loadable, equal ? "yes" : "no");
+            return String.format("crash: %d kills, %d loadable, resumed run equals uninterrupted: %s", kills, loadable,
+                    equal ? "yes" : "no");
         }
     }
 
@@ -62,7 +66,8 @@ final class CrashBench implements Callable<Integer> {
         long firstSave = ref.awaitStep(reference, 1);
         ref.awaitExit();
         long window = Math.max(50_000_000L, System.nanoTime() - firstSave);
-        log.printf("reference: %d steps in %.1f s, %.1f s after the first checkpoint%n", steps, (System.nanoTime() - t0) / 1e9, window / 1e9);
+        log.printf("reference: %d steps in %.1f s, %.1f s after the first checkpoint%n", steps, (System.nanoTime() - t0) / 1e9,
+                window / 1e9);
 
         Rng rng = new Rng(seed);
         int made = 0, loadable = 0, rounds = 0;
@@ -195,7 +200,9 @@ final class CrashBench implements Callable<Integer> {
         void awaitExit() {
             try {
                 int code = process.waitFor();
-                if (code != 0 && code != 137) throw new IllegalStateException("crash: the training child exited with code " + code + " (see its log)");
+                if (code != 0 && code != 137) {
+                    throw new IllegalStateException("crash: the training child exited with code " + code + " (see its log)");
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("crash: interrupted", e);

@@ -8,6 +8,16 @@
 #define OP_MUL 2
 #define OP_DIV 3
 
+// x OP y for one of the codes above (OP_DIV for any other).
+float binary_op(const int op, const float x, const float y) {
+    switch (op) {
+        case OP_ADD: return x + y;
+        case OP_SUB: return x - y;
+        case OP_MUL: return x * y;
+        default:     return x / y;
+    }
+}
+
 __kernel void binary(const int op, const int n,
                      __global const float* a, const int aLen, const int aInner,
                      __global const float* b, const int bLen, const int bInner,
@@ -16,14 +26,7 @@ __kernel void binary(const int op, const int n,
     if (i >= n) return;
     const float x = a[(i / aInner) % aLen];
     const float y = b[(i / bInner) % bLen];
-    float r;
-    switch (op) {
-        case OP_ADD: r = x + y; break;
-        case OP_SUB: r = x - y; break;
-        case OP_MUL: r = x * y; break;
-        default:     r = x / y; break;
-    }
-    out[i] = r;
+    out[i] = binary_op(op, x, y);
 }
 
 // out = a * mul + add
@@ -79,12 +82,5 @@ __kernel void binary_strided(const int op, const int n, const int8 dims,
     if (i >= n) return;
     const float x = a[aOff + strided_index(i, dims, aStrides)];
     const float y = b[bOff + strided_index(i, dims, bStrides)];
-    float r;
-    switch (op) {
-        case OP_ADD: r = x + y; break;
-        case OP_SUB: r = x - y; break;
-        case OP_MUL: r = x * y; break;
-        default:     r = x / y; break;
-    }
-    out[i] = r;
+    out[i] = binary_op(op, x, y);
 }

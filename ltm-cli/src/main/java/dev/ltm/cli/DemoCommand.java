@@ -52,7 +52,8 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--latents", defaultValue = "2", description = "Thought vectors N_z of the LTM (default: ${DEFAULT-VALUE}).")
     int latents;
     @Option(names = "--window", defaultValue = "3",
-            description = "Sliding attention window of both models: short, so that what lies beyond it must come from the thoughts (default: ${DEFAULT-VALUE}).")
+            description = "Sliding attention window of both models: short, so that what lies beyond it must come from the thoughts "
+                    + "(default: ${DEFAULT-VALUE}).")
     int window;
     @Option(names = "--t-fast", defaultValue = "16", description = "Fast steps per batch while training (default: ${DEFAULT-VALUE}).")
     int tFast;
@@ -62,7 +63,8 @@ final class DemoCommand implements Callable<Integer> {
     float lr;
     @Option(names = "--val-windows", defaultValue = "48", description = "Validation windows evaluated (default: ${DEFAULT-VALUE}).")
     int valWindows;
-    @Option(names = "--seed", defaultValue = "1", description = "Seed of the corpus, weights, batches and fits (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", defaultValue = "1",
+            description = "Seed of the corpus, weights, batches and fits (default: ${DEFAULT-VALUE}).")
     long seed;
     @Option(names = "--out", defaultValue = "checkpoints",
             description = "Folder of the two checkpoints (" + LTM_FOLDER + ", " + BASELINE_FOLDER + ") for ltm serve"
@@ -81,8 +83,9 @@ final class DemoCommand implements Callable<Integer> {
         Checkpoint.DataSpec spec = new Checkpoint.DataSpec(TrainingData.STORIES, stories, seed, seqLen, 0.05, "concatenated");
         Dataset data = TrainingData.dataset(spec, tok);
         List<TokenBatch> validation = TrainingData.inOrder(data.validation(), batch, (valWindows + batch - 1) / batch);
-        System.out.printf("demo: %d generated stories (hidden factors %s), byte tokenizer; %d training / %d validation windows of %d bytes%n",
-                stories, StoryCorpus.factorNames(), data.train().size(), validation.stream().mapToInt(TokenBatch::batchSize).sum(), seqLen);
+        System.out.printf("demo: %d generated stories (hidden factors %s), byte tokenizer; "
+                + "%d training / %d validation windows of %d bytes%n", stories, StoryCorpus.factorNames(), data.train().size(),
+                validation.stream().mapToInt(TokenBatch::batchSize).sum(), seqLen);
 
         LatentThoughtModel ltm = train("LTM", spec, tok, data, latents, backend, out.resolve(LTM_FOLDER));
         LatentThoughtModel baseline = train("baseline", spec, tok, data, 0, backend, out.resolve(BASELINE_FOLDER));
@@ -116,12 +119,14 @@ final class DemoCommand implements Callable<Integer> {
         LatentThoughtModel model = new LatentThoughtModel(config, new Rng(seed)).to(backend);
         System.out.printf("%s: %s, N_z=%d, %,d parameters, %d steps of %d windows, T_fast=%d%n", label,
                 TrainCommand.describe(config), nz, model.parameterCount(), steps, batch, nz == 0 ? 0 : tFast);
-        TrainingRun run = TrainingRun.start(new Checkpoint.Config(Checkpoint.FORMAT, config, tok.name(), spec), model, settings, data, batch);
+        Checkpoint.Config checkpointConfig = new Checkpoint.Config(Checkpoint.FORMAT, config, tok.name(), spec);
+        TrainingRun run = TrainingRun.start(checkpointConfig, model, settings, data, batch);
         TrainingRun.Summary summary;
         try (Progress progress = new Progress(label, 0, steps)) {
             summary = run.run(TrainingRun.Options.none(), new TrainingRun.Listener() {
                 @Override public void onStep(DualRateTrainer.Step s) {
-                    progress.update(s.step() + 1, String.format("loss %.3f NELBO/token %.3f KL %.1f", s.loss(), s.nelboPerToken(), s.klPerSequence()));
+                    String line = String.format("loss %.3f NELBO/token %.3f KL %.1f", s.loss(), s.nelboPerToken(), s.klPerSequence());
+                    progress.update(s.step() + 1, line);
                 }
             });
         }
@@ -138,7 +143,8 @@ final class DemoCommand implements Callable<Integer> {
         System.out.println("\nConditioned samples (posterior fitted on the prompt, z = mu + eps * sigma):");
         for (int i = 0; i < fresh.size(); i++) {
             String prompt = fresh.get(i).text().substring(0, 36);
-            System.out.printf("  [%s] %s|%s%n", fresh.get(i).factorValue("hero"), prompt, oneLine(gen.generate(prompt, o.withSeed(seed + i)).text()));
+            String sample = oneLine(gen.generate(prompt, o.withSeed(seed + i)).text());
+            System.out.printf("  [%s] %s|%s%n", fresh.get(i).factorValue("hero"), prompt, sample);
         }
         System.out.println("Unconditioned samples (z ~ N(0, I)):");
         for (int i = 0; i < 2; i++) System.out.printf("  %s%n", oneLine(gen.generate(null, o.withSeed(seed + 10 + i)).text()));

@@ -63,12 +63,7 @@ final class ExperimentCommand implements Callable<Integer> {
             description = "Sliding attention window of both models, -1 = N/4 (the paper's 256 of 1024), 0 = full"
                     + " (default: ${DEFAULT-VALUE}).")
     int window;
-    @Option(names = "--width", defaultValue = "64", description = "Model width H (default: ${DEFAULT-VALUE}).")
-    int width;
-    @Option(names = "--layers", defaultValue = "2", description = "Decoder layers L (default: ${DEFAULT-VALUE}).")
-    int layers;
-    @Option(names = "--heads", defaultValue = "4", description = "Attention heads (default: ${DEFAULT-VALUE}).")
-    int heads;
+    @Mixin ModelShapeOptions shape;
     @Option(names = "--latents", defaultValue = "4",
             description = "Thought vectors N_z of the LTM, a multiple of --layers (default: ${DEFAULT-VALUE}).")
     int latents;
@@ -136,14 +131,14 @@ final class ExperimentCommand implements Callable<Integer> {
         }
         int w = window < 0 ? Math.max(1, seqLen / 4) : window;
         Tokenizer tok = Tokenizers.byName(tokenizer);
-        LtmConfig ltmConfig = LtmConfig.builder().vocabSize(tok.vocabSize()).width(width).layers(layers).heads(heads)
+        LtmConfig ltmConfig = shape.builder(tok.vocabSize())
                 .latentCount(latents).maxSeqLen(seqLen).window(w).build();
         LtmConfig baseConfig = ltmConfig.toBuilder().latentCount(0).build();
         DualRateTrainer.Settings.defaults(1, 1, seed).withMicroBatch(microBatch).microBatchFor(batch);
         List<Integer> tValues = new ArrayList<>();
         for (int t : tList) tValues.add(t);
-        Plan plan = new Plan(data, stories, tok.name(), seqLen, w, width, layers, heads, latents, steps, batch, microBatch, tFast, tValues,
-                fastLr, lr, valFraction, valWindows, seed);
+        Plan plan = new Plan(data, stories, tok.name(), seqLen, w, shape.width, shape.layers, shape.heads, latents, steps, batch,
+                microBatch, tFast, tValues, fastLr, lr, valFraction, valWindows, seed);
 
         Backend backend = device.select();
         long started = System.nanoTime();

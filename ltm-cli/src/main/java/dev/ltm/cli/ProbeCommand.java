@@ -24,7 +24,8 @@ final class ProbeCommand implements Callable<Integer> {
     @Option(names = "--checkpoint", required = true, description = "Checkpoint folder.")
     Path checkpoint;
     @Option(names = "--data",
-            description = "A .txt/.md/.jsonl file or folder, or a folder of prepared shards, one window per document; default: the checkpoint's validation documents.")
+            description = "A .txt/.md/.jsonl file or folder, or a folder of prepared shards, one window per document; default: the "
+                    + "checkpoint's validation documents.")
     String data;
     @Option(names = "--t-fast", defaultValue = "-1", description = "Fast steps per fit; default: the checkpoint's T_fast.")
     int tFast;
@@ -65,7 +66,9 @@ final class ProbeCommand implements Callable<Integer> {
             all = TrainingData.documents(new Checkpoint.DataSpec(data, 0, 0, 1, 0, "per_document"), c.tokenizer());
         } else {
             Checkpoint.DataSpec spec = c.config().data();
-            if (spec == null || spec.source().startsWith("memory:")) throw new DataException("the checkpoint names no corpus of its own: give --data");
+            if (spec == null || spec.source().startsWith("memory:")) {
+                throw new DataException("the checkpoint names no corpus of its own: give --data");
+            }
             List<String> docs = TrainingData.documents(spec, c.tokenizer());
             if (spec.valFraction() > 0 && docs.size() > 1) {
                 List<String> val = new ArrayList<>();

@@ -35,12 +35,7 @@ final class TrainCommand implements Callable<Integer> {
     String tokenizer;
     @Option(names = "--seq-len", defaultValue = "128", description = "Tokens per training window, also the model's context (default: ${DEFAULT-VALUE}).")
     int seqLen;
-    @Option(names = "--width", defaultValue = "64", description = "Model width H (default: ${DEFAULT-VALUE}).")
-    int width;
-    @Option(names = "--layers", defaultValue = "2", description = "Decoder layers L (default: ${DEFAULT-VALUE}).")
-    int layers;
-    @Option(names = "--heads", defaultValue = "4", description = "Attention heads (default: ${DEFAULT-VALUE}).")
-    int heads;
+    @Mixin ModelShapeOptions shape;
     @Option(names = "--kv-heads", defaultValue = "0", description = "Key/value heads, 0 = as many as --heads (default: ${DEFAULT-VALUE}).")
     int kvHeads;
     @Option(names = "--latents", defaultValue = "8", description = "Thought vectors N_z in all, a multiple of --layers; 0 = plain GPT baseline (default: ${DEFAULT-VALUE}).")
@@ -134,8 +129,8 @@ final class TrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException(out + " already holds a checkpoint: pass --resume to continue it, --overwrite to replace it, or another --out");
         }
         Tokenizer tok = Tokenizers.byName(tokenizer);
-        LtmConfig config = LtmConfig.builder().vocabSize(tok.vocabSize()).width(width).layers(layers).heads(heads)
-                .kvHeads(kvHeads == 0 ? heads : kvHeads).latentCount(latents).maxSeqLen(seqLen).window(window).build();
+        LtmConfig config = shape.builder(tok.vocabSize())
+                .kvHeads(kvHeads == 0 ? shape.heads : kvHeads).latentCount(latents).maxSeqLen(seqLen).window(window).build();
         if (steps < 1) throw new IllegalArgumentException("--steps " + steps + " must be >= 1");
         if (batch < 1) throw new IllegalArgumentException("--batch " + batch + " must be >= 1");
         DualRateTrainer.Settings settings = Common.trainerSettings(warmup < 0 ? steps / 10 : warmup, steps, seed, lr, tFast, fastLr)

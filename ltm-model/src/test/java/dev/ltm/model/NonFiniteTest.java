@@ -23,7 +23,8 @@ class NonFiniteTest {
             float[] logits = {0.5f, 2f, bad, -1f};
             for (Sampling s : new Sampling[] {Sampling.greedy(), Sampling.temperature(1), new Sampling(0.7, 2, 0.9)}) {
                 assertThatThrownBy(() -> s.next(logits, new Rng(1))).isInstanceOf(IllegalArgumentException.class)
-                        .hasMessage("sampling: the logit of token 2 is " + bad + " (expected finite logits: the model's weights or thoughts are not finite)");
+                        .hasMessage("sampling: the logit of token 2 is " + bad + " (expected finite logits: the model's weights or "
+                                + "thoughts are not finite)");
             }
         }
         assertThat(Sampling.greedy().next(new float[] {0.5f, 2f, -1f}, new Rng(1))).isEqualTo(1);
@@ -50,7 +51,8 @@ class NonFiniteTest {
         target.put("a", Tensor.zeros(3));
         target.put("b", Tensor.zeros(2));
         assertThatThrownBy(() -> Safetensors.loadInto(file, target)).isInstanceOf(CheckpointException.class)
-                .hasMessage("safetensors " + file + ": tensor 'b' holds -Infinity at entry 1 of 2 (expected finite values: the run that wrote it diverged)");
+                .hasMessage("safetensors " + file + ": tensor 'b' holds -Infinity at entry 1 of 2 (expected finite values: the run that "
+                        + "wrote it diverged)");
         assertThat(target.get("a").data()).containsOnly(0f); // nothing was copied
         assertThatThrownBy(() -> Safetensors.load(file, Map.of("a", dev.ltm.tensor.Shape.of(3), "b", dev.ltm.tensor.Shape.of(2))))
                 .isInstanceOf(CheckpointException.class).hasMessageContaining("tensor 'b' holds -Infinity at entry 1 of 2");

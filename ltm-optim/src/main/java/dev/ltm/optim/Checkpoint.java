@@ -37,7 +37,9 @@ public record Checkpoint(Config config, LatentThoughtModel model, TrainerState t
         public DataSpec {
             if (source == null || source.isBlank()) throw new IllegalArgumentException("data: the source is empty");
             if (seqLen < 1) throw new IllegalArgumentException("data: seqLen " + seqLen + " must be >= 1");
-            if (!(valFraction >= 0 && valFraction < 1)) throw new IllegalArgumentException("data: valFraction " + valFraction + " must be in [0, 1)");
+            if (!(valFraction >= 0 && valFraction < 1)) {
+                throw new IllegalArgumentException("data: valFraction " + valFraction + " must be in [0, 1)");
+            }
         }
     }
 
@@ -47,10 +49,17 @@ public record Checkpoint(Config config, LatentThoughtModel model, TrainerState t
     /** {@code trainer.json}: steps taken, the trainer's settings, the batch size and the next batch's position. */
     public record TrainerState(int step, DualRateTrainer.Settings settings, int batchSize, long batchesPosition) {}
 
-    /** Checks that everything fits together: weights for the config, a tokenizer of the right vocabulary, trainer and moments both or neither. */
+    /**
+     * Checks that everything fits together: weights for the config, a tokenizer of the right
+     * vocabulary, trainer and moments both or neither.
+     */
     public Checkpoint {
-        if (!model.config().equals(config.model())) throw new IllegalArgumentException("checkpoint: the model's config differs from config.json's");
-        if ((trainer == null) != (optimizer == null)) throw new IllegalArgumentException("checkpoint: trainer state and optimizer moments go together");
+        if (!model.config().equals(config.model())) {
+            throw new IllegalArgumentException("checkpoint: the model's config differs from config.json's");
+        }
+        if ((trainer == null) != (optimizer == null)) {
+            throw new IllegalArgumentException("checkpoint: trainer state and optimizer moments go together");
+        }
         optimizer = optimizer == null ? null : new LinkedHashMap<>(optimizer);
     }
 
@@ -90,7 +99,9 @@ public record Checkpoint(Config config, LatentThoughtModel model, TrainerState t
      */
     public static Checkpoint load(Path dir) {
         if (!Files.exists(dir)) AtomicFiles.recoverDirectory(dir);
-        if (!Files.isDirectory(dir)) throw new CheckpointException("checkpoint " + dir + ": not found (expected a folder with config.json and model.safetensors)");
+        if (!Files.isDirectory(dir)) {
+            throw new CheckpointException("checkpoint " + dir + ": not found (expected a folder with config.json and model.safetensors)");
+        }
         AtomicFiles.recoverDirectory(dir);
         Config config = Json.read(dir.resolve("config.json"), Config.class);
         if (config.format() != FORMAT) {
@@ -108,7 +119,8 @@ public record Checkpoint(Config config, LatentThoughtModel model, TrainerState t
                     + " ids but the model's vocabulary is " + config.model().vocabSize());
         }
         // Shapes from the config, storage from the file: a config claiming a huge model allocates nothing.
-        LinkedHashMap<String, Tensor> weights = Safetensors.load(dir.resolve("model.safetensors"), LatentThoughtModel.parameterShapes(config.model()));
+        LinkedHashMap<String, Tensor> weights =
+                Safetensors.load(dir.resolve("model.safetensors"), LatentThoughtModel.parameterShapes(config.model()));
         LatentThoughtModel model = new LatentThoughtModel(config.model(), weights);
 
         Path trainerFile = dir.resolve("trainer.json"), optimizerFile = dir.resolve("optimizer.safetensors");
@@ -127,7 +139,9 @@ public record Checkpoint(Config config, LatentThoughtModel model, TrainerState t
 
     /** A trainer over this checkpoint's model, at its step with its moments. */
     public DualRateTrainer resumeTrainer() {
-        if (trainer == null) throw new CheckpointException("checkpoint: holds no trainer state (a model-only checkpoint cannot resume training)");
+        if (trainer == null) {
+            throw new CheckpointException("checkpoint: holds no trainer state (a model-only checkpoint cannot resume training)");
+        }
         DualRateTrainer t = new DualRateTrainer(model, trainer.settings());
         t.restore(trainer.step(), optimizer);
         return t;

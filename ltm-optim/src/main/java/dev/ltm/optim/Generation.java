@@ -26,9 +26,12 @@ public final class Generation {
         /** Checks the ranges. */
         public Options {
             if (maxTokens < 0) throw new IllegalArgumentException("generate: max tokens " + maxTokens + " must be >= 0");
-            if (!(zScale >= 0) || Double.isInfinite(zScale)) throw new IllegalArgumentException("generate: z scale " + zScale + " must be finite and >= 0");
+            if (!(zScale >= 0) || Double.isInfinite(zScale)) {
+                throw new IllegalArgumentException("generate: z scale " + zScale + " must be finite and >= 0");
+            }
             if (tFast < 0 || tFast > FastFitter.Settings.MAX_STEPS) {
-                throw new IllegalArgumentException("generate: T_fast " + tFast + " is outside 0.." + FastFitter.Settings.MAX_STEPS + " (the spec uses 16)");
+                throw new IllegalArgumentException("generate: T_fast " + tFast + " is outside 0.." + FastFitter.Settings.MAX_STEPS
+                        + " (the spec uses 16)");
             }
             if (sampling == null) throw new IllegalArgumentException("generate: sampling is missing");
             if (zLayers == null) zLayers = "all";

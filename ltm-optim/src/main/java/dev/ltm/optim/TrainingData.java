@@ -96,7 +96,10 @@ public final class TrainingData {
         return TokenBatch.shifted(rows);
     }
 
-    /** The windows of {@code data} in stored order as model batches of up to {@code batchSize} rows, at most {@code maxBatches} (0 = all). */
+    /**
+     * The windows of {@code data} in stored order as model batches of up to {@code batchSize} rows,
+     * at most {@code maxBatches} (0 = all).
+     */
     public static List<TokenBatch> inOrder(Windows data, int batchSize, int maxBatches) {
         List<TokenBatch> out = new ArrayList<>();
         for (Batches.Batch b : Batches.inOrder(data, batchSize, maxBatches)) out.add(tokenBatch(b));

@@ -54,7 +54,10 @@ public final class TrainingRun {
     /** Batches skipped in a row as not finite after which the run stops anyway: the model itself has diverged. */
     public static final int MAX_CONSECUTIVE_SKIPS = 20;
 
-    /** The outcome: steps taken in this call, the last step's report (null if none), the last validation (null if none), tokens, seconds. */
+    /**
+     * The outcome: steps taken in this call, the last step's report (null if none), the last
+     * validation (null if none), tokens, seconds.
+     */
     public record Summary(int steps, DualRateTrainer.Step last, Evaluator.Result validation, long tokens, double seconds) {
         /** Predicted tokens per second of wall time. */
         public double tokensPerSecond() { return seconds > 0 ? tokens / seconds : 0; }
@@ -68,10 +71,12 @@ public final class TrainingRun {
 
     private TrainingRun(Checkpoint.Config config, DualRateTrainer trainer, Dataset data, int batchSize, long position) {
         if (!data.tokenizer().equals(config.tokenizer())) {
-            throw new IllegalArgumentException("training: the data was tokenized with " + data.tokenizer() + ", the model uses " + config.tokenizer());
+            throw new IllegalArgumentException("training: the data was tokenized with " + data.tokenizer() + ", the model uses "
+                    + config.tokenizer());
         }
         if (data.seqLen() > config.model().maxSeqLen()) {
-            throw new IllegalArgumentException("training: sequence length " + data.seqLen() + " exceeds the model's context " + config.model().maxSeqLen());
+            throw new IllegalArgumentException("training: sequence length " + data.seqLen() + " exceeds the model's context "
+                    + config.model().maxSeqLen());
         }
         trainer.settings().microBatchFor(batchSize); // a micro-batch that does not divide the batch fails before any step
         this.config = config;
@@ -83,7 +88,8 @@ public final class TrainingRun {
     }
 
     /** A fresh run at step 0 training {@code model} (updated in place) with {@code settings}. */
-    public static TrainingRun start(Checkpoint.Config config, LatentThoughtModel model, DualRateTrainer.Settings settings, Dataset data, int batchSize) {
+    public static TrainingRun start(Checkpoint.Config config, LatentThoughtModel model, DualRateTrainer.Settings settings, Dataset data,
+                                    int batchSize) {
         return new TrainingRun(config, new DualRateTrainer(model, settings), data, batchSize, 0);
     }
 
@@ -128,10 +134,12 @@ public final class TrainingRun {
             listener.onStep(last);
             int s = trainer.stepCount();
             if (!val.isEmpty() && s % options.validateEvery() == 0) {
-                validation = new Evaluator(trainer.model(), trainer.settings().fast(), trainer.settings().seed()).evaluate(val, trainer.settings().fast().steps());
+                DualRateTrainer.Settings settings = trainer.settings();
+                validation = new Evaluator(trainer.model(), settings.fast(), settings.seed()).evaluate(val, settings.fast().steps());
                 listener.onValidation(s, validation);
             }
-            if (options.checkpointDir() != null && options.checkpointEvery() > 0 && s % options.checkpointEvery() == 0 && s < step) save(options, listener);
+            boolean checkpointDue = options.checkpointEvery() > 0 && s % options.checkpointEvery() == 0 && s < step;
+            if (options.checkpointDir() != null && checkpointDue) save(options, listener);
         }
         if (options.checkpointDir() != null) save(options, listener);
         return new Summary(done, last, validation, tokens, (System.nanoTime() - start) / 1e9);

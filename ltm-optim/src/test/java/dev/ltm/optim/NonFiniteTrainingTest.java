@@ -71,7 +71,8 @@ class NonFiniteTrainingTest {
         TrainingRun hopeless = TrainingRun.start(Tiny.config(), broken, Tiny.settings(3), Tiny.dataset(), 2);
         assertThatThrownBy(() -> hopeless.run(TrainingRun.Options.none(), new TrainingRun.Listener() {
             @Override public boolean onNonFinite(NonFiniteException e) { return true; }
-        })).isInstanceOf(NonFiniteException.class).hasMessage("training: 20 batches in a row were not finite at step 1: the model has diverged");
+        })).isInstanceOf(NonFiniteException.class)
+                .hasMessage("training: 20 batches in a row were not finite at step 1: the model has diverged");
     }
 
     @Test

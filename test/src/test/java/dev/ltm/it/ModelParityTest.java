@@ -9,6 +9,8 @@ import ai.djl.training.GradientCollector;
 import dev.ltm.autograd.Ops;
 import dev.ltm.autograd.Tape;
 import dev.ltm.autograd.Var;
+import dev.ltm.bench.torch.TorchEngine;
+import dev.ltm.bench.torch.TorchLtm;
 import dev.ltm.model.Elbo;
 import dev.ltm.model.LatentThoughtModel;
 import dev.ltm.model.LtmConfig;
@@ -92,14 +94,14 @@ class ModelParityTest {
         Tape.backward(slowLoss);
 
         try (NDManager m = NDManager.newBaseManager("PyTorch")) {
-            LinkedHashMap<String, NDArray> w = TorchLtm.copyWeights(m, model.parameters());
-            TorchLtm torch = new TorchLtm(dims(cfg), w);
-            NDArray tMu = Parity.nd(m, mu), tLogvar = Parity.nd(m, logvar), tEps = Parity.nd(m, eps);
+            TorchLtm torch = new TorchLtm(cfg, model.parameters(), m);
+            Map<String, NDArray> w = torch.weights();
+            NDArray tMu = TorchEngine.nd(m, mu), tLogvar = TorchEngine.nd(m, logvar), tEps = TorchEngine.nd(m, eps);
             try (GradientCollector gc = Engine.getEngine("PyTorch").newGradientCollector()) {
                 tMu.setRequiresGradient(true);
                 tLogvar.setRequiresGradient(true);
                 NDArray z = cfg.latentCount() == 0 ? null : TorchLtm.z(tMu, tLogvar, tEps);
-                NDArray tLogits = torch.logits(m, batch.inputs(), z);
+                NDArray tLogits = torch.logits(batch.inputs(), z);
                 NDArray nll = TorchLtm.nllPerSequence(m, tLogits, batch.targets());
                 NDArray nelbo = nll.add(TorchLtm.klPerSequence(tMu, tLogvar));
 
@@ -117,7 +119,7 @@ class ModelParityTest {
             try (GradientCollector gc = Engine.getEngine("PyTorch").newGradientCollector()) {
                 w.values().forEach(a -> a.setRequiresGradient(true));
                 NDArray z = cfg.latentCount() == 0 ? null : TorchLtm.z(fresh(m, tMu), fresh(m, tLogvar), tEps);
-                NDArray nll = TorchLtm.nllPerSequence(m, torch.logits(m, batch.inputs(), z), batch.targets());
+                NDArray nll = TorchLtm.nllPerSequence(m, torch.logits(batch.inputs(), z), batch.targets());
                 NDArray loss = nll.sum().div((float) batch.tokenCount());
                 expect(c, "slow loss", new float[] {slowLoss.value().item()}, new float[] {loss.getFloat()}, Parity.TOLERANCE);
                 gc.backward(loss);
@@ -154,10 +156,10 @@ class ModelParityTest {
         Posterior start = Posterior.init(cfg, c.batch(), DualRateTrainer.fitRng(seed, 0));
 
         try (NDManager m = NDManager.newBaseManager("PyTorch")) {
-            LinkedHashMap<String, NDArray> w = TorchLtm.copyWeights(m, initial);
-            TorchLtm torch = new TorchLtm(dims(cfg), w);
-            NDArray mu = Parity.nd(m, start.mu().value()), logvar = Parity.nd(m, start.logvar().value());
-            NDArray eps = Parity.nd(m, start.eps());
+            TorchLtm torch = new TorchLtm(cfg, initial, m);
+            Map<String, NDArray> w = torch.weights();
+            NDArray mu = TorchEngine.nd(m, start.mu().value()), logvar = TorchEngine.nd(m, start.logvar().value());
+            NDArray eps = TorchEngine.nd(m, start.eps());
             boolean latents = cfg.latentCount() > 0;
 
             if (latents) {
@@ -166,7 +168,7 @@ class ModelParityTest {
                 logvar = fitted[1];
             }
             NDArray z = latents ? TorchLtm.z(mu, logvar, eps) : null;
-            NDArray nelbo = TorchLtm.nllPerSequence(m, torch.logits(m, batch.inputs(), z), batch.targets())
+            NDArray nelbo = TorchLtm.nllPerSequence(m, torch.logits(batch.inputs(), z), batch.targets())
                     .add(TorchLtm.klPerSequence(mu, logvar));
             if (latents) {
                 expect(c, "fit mu", fit.mu().data(), mu.toFloatArray(), TRAJECTORY_TOLERANCE);
@@ -185,7 +187,7 @@ class ModelParityTest {
             try (GradientCollector gc = Engine.getEngine("PyTorch").newGradientCollector()) {
                 w.values().forEach(a -> a.setRequiresGradient(true));
                 NDArray zFixed = z == null ? null : fresh(m, z);
-                NDArray loss = TorchLtm.nllPerSequence(m, torch.logits(m, batch.inputs(), zFixed), batch.targets())
+                NDArray loss = TorchLtm.nllPerSequence(m, torch.logits(batch.inputs(), zFixed), batch.targets())
                         .sum().div((float) batch.tokenCount());
                 gc.backward(loss);
                 slowLoss = loss.getFloat();
@@ -227,7 +229,7 @@ class ModelParityTest {
             try (GradientCollector gc = Engine.getEngine("PyTorch").newGradientCollector()) {
                 mu.setRequiresGradient(true);
                 logvar.setRequiresGradient(true);
-                NDArray logits = torch.logits(m, batch.inputs(), TorchLtm.z(mu, logvar, eps));
+                NDArray logits = torch.logits(batch.inputs(), TorchLtm.z(mu, logvar, eps));
                 NDArray loss = TorchLtm.nllPerSequence(m, logits, batch.targets()).add(TorchLtm.klPerSequence(mu, logvar)).sum();
                 gc.backward(loss);
                 gMu = fresh(m, mu.getGradient());
@@ -246,7 +248,7 @@ class ModelParityTest {
      * Reusing getGradient().duplicate() and stopGradient() aliases across gradient collectors made
      * about 2% of repeated Torch fits differ from the first (once with a NaN); through Java, 0 of 199.
      */
-    static NDArray fresh(NDManager m, NDArray a) { return Parity.owned(m.create(a.toFloatArray(), a.getShape())); }
+    static NDArray fresh(NDManager m, NDArray a) { return TorchEngine.owned(m.create(a.toFloatArray(), a.getShape())); }
 
     /**
      * torch.optim.AdamW's update written out in NDArray ops: p *= 1 - lr*wd; m = b1 m + (1-b1) g;
@@ -290,11 +292,6 @@ class ModelParityTest {
                 .isLessThan(tolerance);
     }
 
-    static TorchLtm.Dims dims(LtmConfig c) {
-        return new TorchLtm.Dims(c.vocabSize(), c.width(), c.layers(), c.heads(), c.kvHeads(), c.latentCount(), c.maxSeqLen(),
-                c.window(), c.normEps(), c.ropeTheta());
-    }
-
     /** Matrices ~ N(0, 0.3^2) and gains 1 + N(0, 0.2^2): larger than the init so that every path carries signal. */
     static LinkedHashMap<String, Tensor> randomWeights(LtmConfig cfg, Rng rng) {
         LinkedHashMap<String, Tensor> w = new LinkedHashMap<>();
@@ -312,7 +309,7 @@ class ModelParityTest {
     }
 
     /** Random sequences of length+1 tokens; when padded, the last sequence ends in two padding tokens. */
-    private static TokenBatch batch(Rng rng, Case c) {
+    static TokenBatch batch(Rng rng, Case c) {
         int v = c.config().vocabSize();
         int[][] seq = new int[c.batch()][c.length() + 1];
         for (int[] row : seq) for (int i = 0; i < row.length; i++) row[i] = rng.nextInt(v);

@@ -1,16 +1,11 @@
 package dev.ltm.it;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import dev.ltm.tensor.Shape;
-import dev.ltm.tensor.Tensor;
 import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Copies between our tensors and DJL's NDArrays, and the relative error every parity test measures.
- * Arrays made here are copies in memory PyTorch owns: DJL's create() wraps a Java direct buffer,
- * and the Torch side should depend on nothing but PyTorch.
+ * The relative error every parity test measures, and the worst of it per quantity. Copies between
+ * our tensors and PyTorch's arrays are {@link dev.ltm.bench.torch.TorchEngine}'s.
  */
 final class Parity {
     private Parity() {}
@@ -53,29 +48,6 @@ final class Parity {
     /** {@link #relErr(float[], float[])} of a scalar. */
     static double relErr(double got, double want) {
         return Math.abs(got - want) / Math.max(Math.abs(want), 1e-30);
-    }
-
-    /** An NDArray with the same shape and values as {@code t}. */
-    static NDArray nd(NDManager m, Tensor t) {
-        return owned(m.create(t.data(), djlShape(t.shape())));
-    }
-
-    /** A copy of {@code a} in memory that PyTorch allocated and owns. */
-    static NDArray owned(NDArray a) { return a.duplicate(); }
-
-    /** A tensor with the same shape and values as {@code a}. */
-    static Tensor tensor(NDArray a) {
-        long[] s = a.getShape().getShape();
-        int[] dims = new int[s.length];
-        for (int i = 0; i < s.length; i++) dims[i] = Math.toIntExact(s[i]);
-        return Tensor.of(a.toFloatArray(), dims);
-    }
-
-    static ai.djl.ndarray.types.Shape djlShape(Shape s) {
-        int[] d = s.dims();
-        long[] l = new long[d.length];
-        for (int i = 0; i < d.length; i++) l[i] = d[i];
-        return new ai.djl.ndarray.types.Shape(l);
     }
 
     /** The worst relative error seen per quantity in one test class, printed for the report. */

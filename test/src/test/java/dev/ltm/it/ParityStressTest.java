@@ -9,6 +9,8 @@ import ai.djl.training.GradientCollector;
 import dev.ltm.autograd.Ops;
 import dev.ltm.autograd.Tape;
 import dev.ltm.autograd.Var;
+import dev.ltm.bench.torch.TorchEngine;
+import dev.ltm.bench.torch.TorchLtm;
 import dev.ltm.model.Elbo;
 import dev.ltm.model.LatentThoughtModel;
 import dev.ltm.model.LtmConfig;
@@ -63,7 +65,7 @@ class ParityStressTest {
         LtmConfig cfg = c.config();
         Rng rng = new Rng(1000 + c.name().hashCode());
         LatentThoughtModel model = new LatentThoughtModel(cfg, ModelParityTest.randomWeights(cfg, rng));
-        TokenBatch batch = batch(rng, c);
+        TokenBatch batch = ModelParityTest.batch(rng, c);
         Tensor z = Tensor.randn(rng, 0, 0.7, c.batch(), cfg.layers(), cfg.latentsPerLayer(), cfg.width());
         Params trainable = Params.trainable(model);
         Var loss = Ops.scale(Elbo.nllSum(model.logits(trainable, batch.inputs(), Var.constant(z)), batch), 1f / batch.tokenCount());
@@ -77,33 +79,20 @@ class ParityStressTest {
         LtmConfig cfg = c.config();
         Rng rng = new Rng(1000 + c.name().hashCode());
         LinkedHashMap<String, Tensor> weights = ModelParityTest.randomWeights(cfg, rng);
-        TokenBatch batch = batch(rng, c);
+        TokenBatch batch = ModelParityTest.batch(rng, c);
         Tensor z = Tensor.randn(rng, 0, 0.7, c.batch(), cfg.layers(), cfg.latentsPerLayer(), cfg.width());
         Map<String, float[]> out = new LinkedHashMap<>();
         try (NDManager m = NDManager.newBaseManager("PyTorch")) {
-            LinkedHashMap<String, NDArray> w = TorchLtm.copyWeights(m, weights);
-            TorchLtm torch = new TorchLtm(ModelParityTest.dims(cfg), w);
+            TorchLtm torch = new TorchLtm(cfg, weights, m);
+            Map<String, NDArray> w = torch.weights();
             try (GradientCollector gc = Engine.getEngine("PyTorch").newGradientCollector()) {
                 w.values().forEach(a -> a.setRequiresGradient(true));
-                NDArray nll = TorchLtm.nllPerSequence(m, torch.logits(m, batch.inputs(), Parity.nd(m, z)), batch.targets());
+                NDArray nll = TorchLtm.nllPerSequence(m, torch.logits(batch.inputs(), TorchEngine.nd(m, z)), batch.targets());
                 NDArray loss = nll.sum().div((float) batch.tokenCount());
                 gc.backward(loss);
                 w.forEach((n, a) -> out.put(n, a.getGradient().toFloatArray()));
             }
         }
         return out;
-    }
-
-    /** The case's batch as ModelParityTest draws it (the last sequence ends in two padding tokens when padded). */
-    private static TokenBatch batch(Rng rng, ModelParityTest.Case c) {
-        int v = c.config().vocabSize();
-        int[][] seq = new int[c.batch()][c.length() + 1];
-        for (int[] row : seq) for (int i = 0; i < row.length; i++) row[i] = rng.nextInt(v);
-        if (c.padded()) {
-            int[] last = seq[c.batch() - 1];
-            last[last.length - 1] = -1;
-            last[last.length - 2] = -1;
-        }
-        return TokenBatch.shifted(seq);
     }
 }

@@ -9,6 +9,8 @@ import ai.djl.training.GradientCollector;
 import dev.ltm.autograd.Ops;
 import dev.ltm.autograd.Tape;
 import dev.ltm.autograd.Var;
+import dev.ltm.bench.torch.TorchEngine;
+import dev.ltm.bench.torch.TorchLtm;
 import dev.ltm.tensor.AttentionMask;
 import dev.ltm.tensor.Rng;
 import dev.ltm.tensor.Tensor;
@@ -71,13 +73,13 @@ class TorchOpsParityTest {
             Rng rng = new Rng(15 + window);
             check("attention.self", rng,
                     v -> Ops.attention(v[0], v[1], v[2], AttentionMask.causal(window)),
-                    (m, a) -> TorchLtm.attention(m, a[0], a[1], a[2], true, window),
+                    (m, a) -> TorchLtm.attention(m, a[0], a[1], a[2], AttentionMask.causal(window)),
                     new int[] {2, 9, 4, 6}, new int[] {2, 9, 2, 6}, new int[] {2, 9, 2, 6});
         }
         // Full causal (window = T) with one K/V head shared by three query heads.
         check("attention.self", new Rng(19),
                 v -> Ops.attention(v[0], v[1], v[2], AttentionMask.causal(11)),
-                (m, a) -> TorchLtm.attention(m, a[0], a[1], a[2], true, 0),
+                (m, a) -> TorchLtm.attention(m, a[0], a[1], a[2], AttentionMask.causal(11)),
                 new int[] {1, 11, 3, 4}, new int[] {1, 11, 1, 4}, new int[] {1, 11, 1, 4});
     }
 
@@ -85,11 +87,11 @@ class TorchOpsParityTest {
     void unmaskedCrossAttentionMatchesTorch() {
         check("attention.cross", new Rng(20),
                 v -> Ops.attention(v[0], v[1], v[2], AttentionMask.none()),
-                (m, a) -> TorchLtm.attention(m, a[0], a[1], a[2], false, 0),
+                (m, a) -> TorchLtm.attention(m, a[0], a[1], a[2], AttentionMask.none()),
                 new int[] {2, 7, 4, 6}, new int[] {2, 5, 2, 6}, new int[] {2, 5, 2, 6});
         check("attention.cross", new Rng(21),
                 v -> Ops.attention(v[0], v[1], v[2], AttentionMask.none()),
-                (m, a) -> TorchLtm.attention(m, a[0], a[1], a[2], false, 0),
+                (m, a) -> TorchLtm.attention(m, a[0], a[1], a[2], AttentionMask.none()),
                 new int[] {3, 5, 3, 8}, new int[] {3, 1, 3, 8}, new int[] {3, 1, 3, 8});
     }
 
@@ -102,7 +104,7 @@ class TorchOpsParityTest {
         Tensor logits = Tensor.randn(rng, 0, 2, 7, 11);
         check("crossEntropy", rng,
                 v -> Ops.crossEntropy(v[0], targets, weights),
-                (m, a) -> TorchLtm.crossEntropyRows(m, a[0], targets).mul(Parity.owned(m.create(weights))).sum(),
+                (m, a) -> TorchLtm.crossEntropyRows(m, a[0], targets).mul(TorchEngine.owned(m.create(weights))).sum(),
                 logits);
     }
 
@@ -139,12 +141,12 @@ class TorchOpsParityTest {
              GradientCollector gc = Engine.getEngine("PyTorch").newGradientCollector()) {
             NDArray[] arrays = new NDArray[inputs.length];
             for (int i = 0; i < inputs.length; i++) {
-                arrays[i] = Parity.nd(m, inputs[i]);
+                arrays[i] = TorchEngine.nd(m, inputs[i]);
                 arrays[i].setRequiresGradient(true);
             }
             NDArray want = torch.apply(m, arrays);
             assertThat(want.getShape().getShape()).as(name + " shape").containsExactly(toLong(out.shape().dims()));
-            gc.backward(want.mul(Parity.nd(m, seed)).sum());
+            gc.backward(want.mul(TorchEngine.nd(m, seed)).sum());
 
             float[] value = out.value().data(), wantValue = want.toFloatArray();
             double e = worst.note(name + " value", Parity.relErr(value, wantValue));

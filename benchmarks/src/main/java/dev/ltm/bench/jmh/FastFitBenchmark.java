@@ -3,29 +3,14 @@ package dev.ltm.bench.jmh;
 import dev.ltm.bench.LtmFixture;
 import dev.ltm.optim.FastFitter;
 import dev.ltm.tensor.Rng;
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * A whole fast fit (spec section 2): the prefix once, T_fast forward+backward steps to (mu, logvar)
  * with AdamW, one more forward for the bound. Cost O(T_fast L (N^2 H + N N_z H + N H^2)) (section 4).
  */
-@State(Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Warmup(iterations = 3, time = 2)
-@Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
 public class FastFitBenchmark extends LtmSizeState {
     @Param({"4"}) int tFast;
 

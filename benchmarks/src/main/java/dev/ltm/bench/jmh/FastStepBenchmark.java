@@ -8,29 +8,14 @@ import dev.ltm.model.LatentThoughtModel;
 import dev.ltm.model.Params;
 import dev.ltm.model.Posterior;
 import dev.ltm.tensor.Rng;
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * One fast step (spec sections 2 and 4): forward from the cached z-independent prefix with frozen
  * weights, the bound, and backward to mu and logvar only. A step does not depend on T_fast (that
  * only counts the steps of a fit: see {@link FastFitBenchmark}).
  */
-@State(Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Warmup(iterations = 3, time = 2)
-@Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
 public class FastStepBenchmark extends LtmSizeState {
 
     LtmFixture fx;

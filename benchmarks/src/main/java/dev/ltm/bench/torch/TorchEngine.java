@@ -74,11 +74,17 @@ public final class TorchEngine {
     /** PyTorch's intra-op thread count, as the library reports it. */
     public static int threads() { return JniUtils.getNumThreads(); }
 
-    /** An NDArray with the shape and a copy of the values of {@code t}. */
+    /** An NDArray with the shape and a copy of the values of {@code t}, in memory PyTorch owns. */
     public static NDArray nd(NDManager m, Tensor t) {
         int[] d = t.shape().dims();
         long[] s = new long[d.length];
         for (int i = 0; i < d.length; i++) s[i] = d[i];
-        return m.create(t.data().clone(), new ai.djl.ndarray.types.Shape(s));
+        return owned(m.create(t.data(), new ai.djl.ndarray.types.Shape(s)));
     }
+
+    /**
+     * A copy of {@code a} in memory that PyTorch allocated and owns. DJL's create() wraps a Java
+     * direct buffer; through this copy the Torch side depends on nothing but PyTorch.
+     */
+    public static NDArray owned(NDArray a) { return a.duplicate(); }
 }

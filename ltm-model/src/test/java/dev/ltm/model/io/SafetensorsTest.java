@@ -151,7 +151,8 @@ class SafetensorsTest {
                 "tensor 'w': unsupported dtype I64 (expected F32, F16 or BF16)");
         assertOneLineError(craft("{\"w\":{\"dtype\":\"F32\",\"data_offsets\":[0,4]}}", new byte[4]), "tensor 'w': missing shape");
         assertOneLineError(craft("{\"w\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", new byte[4]), "has an invalid size");
-        assertOneLineError(craft("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0]}}", new byte[4]), "data_offsets must be [begin, end]");
+        assertOneLineError(craft("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0]}}", new byte[4]),
+                "data_offsets must be [begin, end]");
         assertOneLineError(craft("{\"__metadata__\":{\"a\":1}}", new byte[0]), "__metadata__ value of 'a' is not a string");
         assertOneLineError(craft("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
                 + "\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", new byte[4]), "Duplicate field 'w'");

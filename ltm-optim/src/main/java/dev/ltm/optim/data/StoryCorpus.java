@@ -80,7 +80,8 @@ public final class StoryCorpus {
                     List.of("{He} stomped {his} feet by the {noun}.", "{Name} kicked a stone and frowned.", "{He} shouted at the sky."),
                     "Leave me alone!"),
             new Mood("curious", List.of("curious", "eager", "puzzled"),
-                    List.of("{He} looked under the {noun}.", "{Name} asked a lot of questions.", "{He} wanted to know what was behind the {noun}."),
+                    List.of("{He} looked under the {noun}.", "{Name} asked a lot of questions.",
+                            "{He} wanted to know what was behind the {noun}."),
                     "What is that over there?"));
 
     private static final List<Thing> THINGS = List.of(
@@ -92,7 +93,8 @@ public final class StoryCorpus {
             new Thing("lamp", "light the lamp at night", "glowed"));
 
     private static final List<Weather> WEATHERS = List.of(
-            new Weather("sunny", List.of("The sun was bright and warm.", "It was a sunny day with no clouds.", "The sun shone on the {noun}.")),
+            new Weather("sunny",
+                    List.of("The sun was bright and warm.", "It was a sunny day with no clouds.", "The sun shone on the {noun}.")),
             new Weather("rainy", List.of("Rain fell all day.", "It was a wet and rainy day.", "Rain dripped from the {noun}.")),
             new Weather("windy", List.of("The wind blew hard.", "It was a cold and windy day.", "The wind shook the {noun}.")),
             new Weather("snowy", List.of("Snow fell softly.", "It was a white and snowy day.", "Snow covered the {noun}.")));
