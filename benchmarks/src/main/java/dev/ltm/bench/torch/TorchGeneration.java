@@ -114,24 +114,17 @@ public final class TorchGeneration {
         return p.matMul(vg).reshape(1, 1, c.width());
     }
 
-    private static NDArray linear(NDArray x, NDArray weight) { return x.matMul(weight.transpose()); }
+    private static NDArray linear(NDArray x, NDArray weight) { return TorchLtm.linear(x, weight); }
 
-    private NDArray rmsNorm(NDArray x, NDArray g) {
-        return x.div(x.square().mean(new int[] {-1}, true).add(c.normEps()).sqrt()).mul(g);
-    }
+    private NDArray rmsNorm(NDArray x, NDArray g) { return TorchLtm.rmsNorm(x, g, c.normEps()); }
 
     private NDArray heads(NDArray x, int n) {
         long[] s = x.getShape().getShape();
         return x.reshape(s[0], s[1], n, c.headDim());
     }
 
-    /** RoPE on interleaved pairs of x [B, T, n, hd] with cos, sin [1, T, 1, hd/2]. */
-    private static NDArray rotate(NDArray x, NDArray[] cosSin) {
-        long[] s = x.getShape().getShape();
-        NDArray pairs = x.reshape(s[0], s[1], s[2], s[3] / 2, 2);
-        NDArray x0 = pairs.get("..., 0"), x1 = pairs.get("..., 1");
-        return x0.mul(cosSin[0]).sub(x1.mul(cosSin[1])).stack(x0.mul(cosSin[1]).add(x1.mul(cosSin[0])), 4).reshape(s);
-    }
+    /** RoPE on interleaved pairs of x [B, T, n, hd] with cos, sin [1, T, 1, hd/2]: the reference model's rotation. */
+    private static NDArray rotate(NDArray x, NDArray[] cosSin) { return TorchLtm.rotate(x, cosSin); }
 
     /** cos and sin [1, T, 1, hd/2] of pos * theta^(-2i/hd), frequencies in float as in our CPU backend. */
     private NDArray[] ropeTables(int[] positions) {
