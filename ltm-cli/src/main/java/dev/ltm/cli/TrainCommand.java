@@ -14,8 +14,13 @@ import dev.ltm.optim.TrainingRun;
 import dev.ltm.optim.data.Dataset;
 import dev.ltm.tensor.Backend;
 import dev.ltm.tensor.Rng;
+import dev.ltm.spark.LtmSpark;
+import dev.ltm.spark.SparkGradients;
+import dev.ltm.spark.TaskHook;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -80,10 +85,29 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--skip-nonfinite", description = "Skip a batch whose loss or gradient is NaN or infinite (counted in the log) instead of stopping.")
     boolean skipNonFinite;
     @Mixin DeviceOption device;
+    // Data-parallel training on Spark (ltm-spark), kept in a block of its own at the end.
+    @Option(names = "--master",
+            description = "Compute each step's micro-batches on Spark: local[N], local[*] or spark://HOST:PORT (default: in this process).")
+    String master;
+    @Option(names = "--partitions", defaultValue = "0", description = "Spark tasks per step, 0 = the cluster's cores (default: ${DEFAULT-VALUE}).")
+    int partitions;
 
     @Override public Integer call() {
         Backend backend = device.select();
         TrainingRun run = resume ? resumed(backend) : fresh(backend);
+        SparkSession spark = master == null ? null : LtmSpark.session(master, "ltm train");
+        try {
+            if (spark != null) {
+                run.trainer().useGradients(new SparkGradients(JavaSparkContext.fromSparkContext(spark.sparkContext()), partitions, TaskHook.NONE));
+                System.out.println("spark: " + spark.sparkContext().master() + ", " + spark.sparkContext().defaultParallelism() + " cores");
+            }
+            return train(run);
+        } finally {
+            if (spark != null) spark.stop();
+        }
+    }
+
+    private int train(TrainingRun run) {
         DualRateTrainer.Settings s = run.trainer().settings();
         LtmConfig c = run.trainer().model().config();
         System.out.printf("model: %s, %,d parameters, N_z = %d, tokenizer %s; data: %d training / %d validation windows of %d tokens%n",
