@@ -20,11 +20,14 @@ final class EncodeCommand implements Callable<Integer> {
     @Option(names = "--checkpoint", required = true, description = "Checkpoint folder.")
     Path checkpoint;
     @Option(names = "--data",
-            description = "A .txt/.md/.jsonl file or folder, or a folder of prepared shards; default: the validation split of the checkpoint's own training data.")
+            description = "A .txt/.md/.jsonl file or folder, or a folder of prepared shards;"
+                    + " default: the validation split of the checkpoint's own training data.")
     String data;
-    @Option(names = "--out", required = true, description = "Parquet output (a folder Spark writes; must not exist).")
-    Path out;
-    @Option(names = "--master", description = "Spark master: local[N], local[*], spark://HOST:PORT (default: spark-submit's, else local[*]).")
+    @Option(names = "--out", required = true,
+            description = "Parquet output: a folder or a Hadoop URI (hdfs://, s3a://) Spark writes; must not exist.")
+    String out;
+    @Option(names = "--master",
+            description = "Spark master: local[N], local[*], spark://HOST:PORT (default: spark-submit's, else local[*]).")
     String master;
     @Option(names = "--t-fast", defaultValue = "-1", description = "Fast steps per fit; default: the checkpoint's T_fast.")
     int tFast;
@@ -32,7 +35,8 @@ final class EncodeCommand implements Callable<Integer> {
     int batch;
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the fits, as in ltm eval (default: ${DEFAULT-VALUE}).")
     long seed;
-    @Option(names = "--per-document", description = "One window per document (longer ones cut in several), instead of concatenated windows.")
+    @Option(names = "--per-document",
+            description = "One window per document (longer ones cut in several), instead of concatenated windows.")
     boolean perDocument;
     @Option(names = "--no-latents", description = "Leave mu and logvar out of the rows.")
     boolean noLatents;

@@ -98,7 +98,8 @@ final class TrainCommand implements Callable<Integer> {
         SparkSession spark = master == null ? null : LtmSpark.session(master, "ltm train");
         try {
             if (spark != null) {
-                run.trainer().useGradients(new SparkGradients(JavaSparkContext.fromSparkContext(spark.sparkContext()), partitions, TaskHook.NONE));
+                JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+                run.trainer().useGradients(new SparkGradients(sc, partitions, TaskHook.NONE));
                 System.out.println("spark: " + spark.sparkContext().master() + ", " + spark.sparkContext().defaultParallelism() + " cores");
             }
             return train(run);

@@ -25,8 +25,9 @@ class SparkCliTest {
         assertThat(t.code()).as(t.err()).isZero();
         assertThat(t.out()).contains("spark: local[2], 2 cores").contains("trained steps 1..3");
         CliTest.Outcome inProcess = CliTest.run(CliTest.train(tmp.resolve("ref"), "--micro-batch", "1"));
-        double sparkLoss = number(t.out(), "trained steps 1..3: loss ([0-9.]+)"), loss = number(inProcess.out(), "trained steps 1..3: loss ([0-9.]+)");
-        assertThat(sparkLoss).isCloseTo(loss, org.assertj.core.api.Assertions.within(2e-4));
+        String loss = "trained steps 1..3: loss ([0-9.]+)";
+        double sparkLoss = number(t.out(), loss), inProcessLoss = number(inProcess.out(), loss);
+        assertThat(sparkLoss).isCloseTo(inProcessLoss, org.assertj.core.api.Assertions.within(2e-4));
 
         CliTest.Outcome e = CliTest.run("encode", "--checkpoint", ckpt.toString(), "--out", tmp.resolve("z.parquet").toString(),
                 "--master", "local[2]", "--batch", "2", "--seed", "5");
@@ -43,7 +44,8 @@ class SparkCliTest {
         long t0 = System.nanoTime();
         CliTest.run("encode", "--checkpoint", tmp.resolve("nothing").toString(), "--out", tmp.resolve("o.parquet").toString())
                 .isOneLineError("not found");
-        CliTest.run(CliTest.train(tmp.resolve("u"), "--master", "spark://127.0.0.1:1")).isOneLineError("no Spark master answers at 127.0.0.1:1");
+        CliTest.run(CliTest.train(tmp.resolve("u"), "--master", "spark://127.0.0.1:1"))
+                .isOneLineError("no Spark master answers at 127.0.0.1:1");
         assertThat((System.nanoTime() - t0) / 1e9).isLessThan(30);
     }
 }

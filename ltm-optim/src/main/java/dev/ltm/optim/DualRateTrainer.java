@@ -146,7 +146,8 @@ public final class DualRateTrainer {
         Share sum = Share.NONE;
         for (int from = 0; from < b; from += micro) {
             TokenBatch part = micro == b ? batch : rows(batch, from, from + micro);
-            sum = sum.plus(microBatch(trainer.model, trainer.fitter, trainer.trainable, part, slice(trainer.model, start, from, from + micro), tokens));
+            Posterior partStart = slice(trainer.model, start, from, from + micro);
+            sum = sum.plus(microBatch(trainer.model, trainer.fitter, trainer.trainable, part, partStart, tokens));
         }
         return sum;
     };

@@ -65,15 +65,18 @@ public final class CorpusEncoder {
     /**
      * Encodes {@code windows} with the model of the checkpoint folder {@code checkpoint} (its model files are
      * broadcast once), {@code batch} windows per fit with {@code fast}, the fit of batch k seeded by
-     * {@code fitRng(seed, k)}; writes Parquet to {@code out} (which must not exist) with the posterior means and
+     * {@code fitRng(seed, k)}; writes Parquet to {@code out} (a path or a Hadoop URI that must not exist) with the posterior means and
      * log-variances when {@code latents}; returns the totals read back from the written file. The batches are
      * spread over {@code slices} tasks (0: four per core of the cluster); the rows do not depend on it.
      */
     public static Summary encode(SparkSession spark, Path checkpoint, Windows windows, FastFitter.Settings fast, long seed, int batch,
-                                 boolean latents, Path out, int slices, TaskHook hook) {
+                                 boolean latents, String out, int slices, TaskHook hook) {
         if (batch < 1) throw new IllegalArgumentException("--batch " + batch + " must be >= 1");
         if (windows.size() == 0) throw new IllegalArgumentException("encode: the corpus holds no windows");
-        if (Files.exists(out)) throw new IllegalArgumentException("encode: " + out + " already exists (give another --out or remove it)");
+        // A local path is checked here, in one line; a URI (hdfs://, s3a://) by Spark, which refuses to overwrite too.
+        if (!out.contains("://") && Files.exists(Path.of(out))) {
+            throw new IllegalArgumentException("encode: " + out + " already exists (give another --out or remove it)");
+        }
         List<Batches.Batch> batches = Batches.inOrder(windows, batch);
         List<Work> work = new ArrayList<>(batches.size());
         for (int k = 0; k < batches.size(); k++) {
@@ -87,8 +90,8 @@ public final class CorpusEncoder {
             int tasks = Math.min(work.size(), slices > 0 ? slices : Math.max(1, sc.defaultParallelism() * 4));
             FitSpec spec = new FitSpec(fast.steps(), fast.lr(), fast.beta1(), fast.beta2(), fast.eps(), fast.weightDecay(), seed, latents);
             JavaRDD<Row> rows = sc.parallelize(work, tasks).flatMap(new EncodeBatch(model, spec, hook));
-            spark.createDataFrame(rows, SCHEMA).write().parquet(out.toString());
-            Row totals = spark.read().parquet(out.toString()).agg(functions.count("*"),
+            spark.createDataFrame(rows, SCHEMA).write().parquet(out);
+            Row totals = spark.read().parquet(out).agg(functions.count("*"),
                     functions.sum(functions.when(functions.col("tokens").gt(0), functions.col("tokens")).otherwise(0)),
                     functions.sum(functions.when(functions.col("tokens").gt(0), functions.col("nelbo")).otherwise(0.0))).first();
             long tokens = totals.getLong(1);

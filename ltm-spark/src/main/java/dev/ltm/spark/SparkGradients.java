@@ -43,8 +43,8 @@ public final class SparkGradients implements DualRateTrainer.GradientSource {
         Broadcast<float[][]> weights = sc.broadcast(ModelCache.weights(model));
         Broadcast<int[][][]> rows = sc.broadcast(new int[][][] {batch.inputs(), batch.targets()});
         try {
-            MicroBatchGradient seq = new MicroBatchGradient(Json.toJson(model.config()), Json.toJson(trainer.settings()), weights, rows, step,
-                    micro, hook);
+            MicroBatchGradient seq = new MicroBatchGradient(Json.toJson(model.config()), Json.toJson(trainer.settings()), weights, rows,
+                    step, micro, hook);
             Sum total = sc.parallelize(starts, Math.min(slices, starts.size())).treeAggregate(new Sum(), seq, Sum::add, 2);
             LinkedHashMap<String, Tensor> grads = new LinkedHashMap<>();
             int i = 0;

@@ -26,6 +26,8 @@ class CorpusEncoderTest {
         SharedSpark.checkpoint(3).save(checkpoint);
     }
 
+    private static String out(String name) { return dir.resolve(name).toString(); }
+
     private static List<Row> rows(Path out) {
         return SharedSpark.session().read().parquet(out.toString()).orderBy("window").collectAsList();
     }
@@ -34,9 +36,9 @@ class CorpusEncoderTest {
         SparkSession spark = SharedSpark.session();
         Windows windows = SharedSpark.windows();
         int batch = 3;
-        CorpusEncoder.Summary one = CorpusEncoder.encode(spark, checkpoint, windows, FAST, 7, batch, true, dir.resolve("one.parquet"), 1,
+        CorpusEncoder.Summary one = CorpusEncoder.encode(spark, checkpoint, windows, FAST, 7, batch, true, out("one.parquet"), 1,
                 TaskHook.NONE);
-        CorpusEncoder.Summary many = CorpusEncoder.encode(spark, checkpoint, windows, FAST, 7, batch, true, dir.resolve("many.parquet"), 5,
+        CorpusEncoder.Summary many = CorpusEncoder.encode(spark, checkpoint, windows, FAST, 7, batch, true, out("many.parquet"), 5,
                 SharedSpark.failFirstAttempt());
 
         Evaluator.Result eval = new Evaluator(SharedSpark.checkpoint(3).model(), FAST, 7)
@@ -61,7 +63,7 @@ class CorpusEncoderTest {
     }
 
     @Test void withoutLatentsTheArraysAreNull() {
-        CorpusEncoder.encode(SharedSpark.session(), checkpoint, SharedSpark.windows(), FAST, 7, 4, false, dir.resolve("bare.parquet"), 0,
+        CorpusEncoder.encode(SharedSpark.session(), checkpoint, SharedSpark.windows(), FAST, 7, 4, false, out("bare.parquet"), 0,
                 TaskHook.NONE);
         Row r = rows(dir.resolve("bare.parquet")).getFirst();
         assertThat(r.isNullAt(5)).isTrue();
@@ -69,7 +71,7 @@ class CorpusEncoderTest {
     }
 
     @Test void anExistingOutputIsRefused() {
-        assertThatThrownBy(() -> CorpusEncoder.encode(SharedSpark.session(), checkpoint, SharedSpark.windows(), FAST, 7, 4, false, dir, 0,
-                TaskHook.NONE)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("already exists");
+        assertThatThrownBy(() -> CorpusEncoder.encode(SharedSpark.session(), checkpoint, SharedSpark.windows(), FAST, 7, 4, false,
+                dir.toString(), 0, TaskHook.NONE)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("already exists");
     }
 }
