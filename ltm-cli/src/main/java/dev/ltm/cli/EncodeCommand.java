@@ -2,13 +2,10 @@ package dev.ltm.cli;
 
 import dev.ltm.optim.Checkpoint;
 import dev.ltm.optim.data.Windows;
-import dev.ltm.spark.CorpusEncoder;
-import dev.ltm.spark.LtmSpark;
-import dev.ltm.spark.TaskHook;
+import dev.ltm.spark.SparkJobs;
 import dev.ltm.tensor.CpuBackend;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -49,17 +46,7 @@ final class EncodeCommand implements Callable<Integer> {
         Checkpoint c = Common.load(checkpoint, CpuBackend.INSTANCE);
         Windows windows = Common.windows(c, data, perDocument ? "per_document" : "concatenated");
         var fast = Common.fast(c).withSteps(Common.tFast(c, tFast));
-        SparkSession spark = LtmSpark.session(master, "ltm encode");
-        try {
-            long t0 = System.nanoTime();
-            CorpusEncoder.Summary s = CorpusEncoder.encode(spark, checkpoint, windows, fast, seed, batch, !noLatents, out, partitions,
-                    TaskHook.NONE);
-            System.out.printf("spark: %s, %d cores; T_fast %d, %d predicted tokens, %.1f s; wrote %s%n", spark.sparkContext().master(),
-                    spark.sparkContext().defaultParallelism(), fast.steps(), s.tokens(), (System.nanoTime() - t0) / 1e9, out);
-            System.out.println(s);
-        } finally {
-            spark.stop();
-        }
+        System.out.println(SparkJobs.encode(master, checkpoint, windows, fast, seed, batch, !noLatents, out, partitions, System.out));
         return 0;
     }
 }

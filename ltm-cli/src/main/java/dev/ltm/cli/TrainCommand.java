@@ -14,13 +14,9 @@ import dev.ltm.optim.TrainingRun;
 import dev.ltm.optim.data.Dataset;
 import dev.ltm.tensor.Backend;
 import dev.ltm.tensor.Rng;
-import dev.ltm.spark.LtmSpark;
-import dev.ltm.spark.SparkGradients;
-import dev.ltm.spark.TaskHook;
+import dev.ltm.spark.SparkJobs;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -95,16 +91,13 @@ final class TrainCommand implements Callable<Integer> {
     @Override public Integer call() {
         Backend backend = device.select();
         TrainingRun run = resume ? resumed(backend) : fresh(backend);
-        SparkSession spark = master == null ? null : LtmSpark.session(master, "ltm train");
-        try {
-            if (spark != null) {
-                JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-                run.trainer().useGradients(new SparkGradients(sc, partitions, TaskHook.NONE));
-                System.out.println("spark: " + spark.sparkContext().master() + ", " + spark.sparkContext().defaultParallelism() + " cores");
-            }
+        if (master == null) return train(run);
+        try (AutoCloseable spark = SparkJobs.distributeTraining(run.trainer(), master, partitions, System.out)) {
             return train(run);
-        } finally {
-            if (spark != null) spark.stop();
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException("train: stopping Spark failed: " + e.getMessage(), e);
         }
     }
 
