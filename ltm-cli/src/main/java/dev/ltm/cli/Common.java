@@ -3,6 +3,9 @@ package dev.ltm.cli;
 import dev.ltm.optim.Checkpoint;
 import dev.ltm.optim.DualRateTrainer;
 import dev.ltm.optim.FastFitter;
+import dev.ltm.optim.TrainingData;
+import dev.ltm.optim.data.DataException;
+import dev.ltm.optim.data.Windows;
 import dev.ltm.tensor.Backend;
 import java.util.Arrays;
 
@@ -46,4 +49,18 @@ final class Common {
 
     /** {@code --t-fast} or, when not given (-1), the checkpoint's T_fast. */
     static int tFast(Checkpoint c, int option) { return option >= 0 ? option : fast(c).steps(); }
+
+    /**
+     * The windows {@code eval} and {@code encode} read: the corpus {@code data} packed at the checkpoint's length in
+     * {@code layout} ("concatenated" or "per_document"), or, without {@code data}, the checkpoint's own validation split.
+     */
+    static Windows windows(Checkpoint c, String data, String layout) {
+        int seqLen = c.config().data() != null ? c.config().data().seqLen() : c.config().model().maxSeqLen();
+        if (data != null) return TrainingData.windows(new Checkpoint.DataSpec(data, 0, 0, seqLen, 0, layout), c.tokenizer());
+        Checkpoint.DataSpec spec = c.config().data();
+        if (spec == null || spec.source().startsWith("memory:")) throw new DataException("the checkpoint names no corpus of its own: give --data");
+        Windows val = TrainingData.dataset(spec, c.tokenizer()).validation();
+        if (val.size() == 0) throw new DataException("the checkpoint's data has no validation split (--val-fraction 0): give --data");
+        return val;
+    }
 }

@@ -4,8 +4,6 @@ import dev.ltm.model.TokenBatch;
 import dev.ltm.optim.Checkpoint;
 import dev.ltm.optim.Evaluator;
 import dev.ltm.optim.TrainingData;
-import dev.ltm.optim.data.DataException;
-import dev.ltm.optim.data.Windows;
 import dev.ltm.tensor.Backend;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -42,7 +40,7 @@ final class EvalCommand implements Callable<Integer> {
         if (batch < 1) throw new IllegalArgumentException("--batch " + batch + " must be >= 1");
         Checkpoint c = Common.load(checkpoint, backend);
         if (tFasts == null) tFasts = new int[] {Common.fast(c).steps()};
-        List<TokenBatch> batches = TrainingData.inOrder(windows(c), batch, maxBatches);
+        List<TokenBatch> batches = TrainingData.inOrder(Common.windows(c, data, "concatenated"), batch, maxBatches);
         Evaluator evaluator = new Evaluator(c.model(), Common.fast(c), seed);
         List<Evaluator.Result> results = new ArrayList<>();
         try (Progress progress = new Progress("eval", 0, (long) tFasts.length * batches.size())) {
@@ -55,16 +53,5 @@ final class EvalCommand implements Callable<Integer> {
         System.out.printf("%d sequences, %d predicted tokens%n", first.sequences(), first.tokens());
         System.out.print(Evaluator.table(results));
         return 0;
-    }
-
-    /** The evaluation windows: the given corpus packed at the checkpoint's length, or its own validation split. */
-    private Windows windows(Checkpoint c) {
-        int seqLen = c.config().data() != null ? c.config().data().seqLen() : c.config().model().maxSeqLen();
-        if (data != null) return TrainingData.windows(new Checkpoint.DataSpec(data, 0, 0, seqLen, 0, "concatenated"), c.tokenizer());
-        Checkpoint.DataSpec spec = c.config().data();
-        if (spec == null || spec.source().startsWith("memory:")) throw new DataException("the checkpoint names no corpus of its own: give --data");
-        Windows val = TrainingData.dataset(spec, c.tokenizer()).validation();
-        if (val.size() == 0) throw new DataException("the checkpoint's data has no validation split (--val-fraction 0): give --data");
-        return val;
     }
 }

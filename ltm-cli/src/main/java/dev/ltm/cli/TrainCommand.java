@@ -14,6 +14,7 @@ import dev.ltm.optim.TrainingRun;
 import dev.ltm.optim.data.Dataset;
 import dev.ltm.tensor.Backend;
 import dev.ltm.tensor.Rng;
+import dev.ltm.spark.SparkJobs;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -75,10 +76,27 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--skip-nonfinite", description = "Skip a batch whose loss or gradient is NaN or infinite (counted in the log) instead of stopping.")
     boolean skipNonFinite;
     @Mixin DeviceOption device;
+    // Data-parallel training on Spark (ltm-spark), kept in a block of its own at the end.
+    @Option(names = "--master",
+            description = "Compute each step's micro-batches on Spark: local[N], local[*] or spark://HOST:PORT (default: in this process).")
+    String master;
+    @Option(names = "--partitions", defaultValue = "0", description = "Spark tasks per step, 0 = the cluster's cores (default: ${DEFAULT-VALUE}).")
+    int partitions;
 
     @Override public Integer call() {
         Backend backend = device.select();
         TrainingRun run = resume ? resumed(backend) : fresh(backend);
+        if (master == null) return train(run);
+        try (AutoCloseable spark = SparkJobs.distributeTraining(run.trainer(), master, partitions, System.out)) {
+            return train(run);
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException("train: stopping Spark failed: " + e.getMessage(), e);
+        }
+    }
+
+    private int train(TrainingRun run) {
         DualRateTrainer.Settings s = run.trainer().settings();
         LtmConfig c = run.trainer().model().config();
         System.out.printf("model: %s, %,d parameters, N_z = %d, tokenizer %s; data: %d training / %d validation windows of %d tokens%n",

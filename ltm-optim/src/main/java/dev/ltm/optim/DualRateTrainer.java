@@ -112,6 +112,52 @@ public final class DualRateTrainer {
     }
 
     /**
+     * What one micro-batch adds to its step's report: its share of the slow loss (its NLL sum over the
+     * whole batch's token count), the fit's NELBO sum and KL sum. Shares of one step add up.
+     */
+    public record Share(double loss, double nelbo, double kl) {
+        /** Nothing yet: the start of a sum. */
+        public static final Share NONE = new Share(0, 0, 0);
+
+        /** The sum of this share and {@code other}. */
+        public Share plus(Share other) { return new Share(loss + other.loss, nelbo + other.nelbo, kl + other.kl); }
+    }
+
+    /**
+     * Where a step's weight gradient is computed: {@link #IN_PROCESS} runs its micro-batches here, one
+     * after another; a distributed source (ltm-spark) runs them elsewhere with {@link #microBatch} and leaves
+     * their sum in the trainer's gradients ({@link #loadGradients}). Either way the driver then clips and steps.
+     */
+    public interface GradientSource {
+        /**
+         * Accumulates the whole of step {@code step}'s weight gradient on {@code batch} into {@code trainer}'s
+         * gradients (zero on entry) and returns the micro-batches' summed share.
+         */
+        Share accumulate(DualRateTrainer trainer, TokenBatch batch, int step);
+    }
+
+    /** The micro-batches of a step one after another in this process, each accumulating into the trainer's gradients. */
+    public static final GradientSource IN_PROCESS = (trainer, batch, step) -> {
+        int b = batch.batchSize(), micro = trainer.settings.microBatchFor(b);
+        long tokens = batch.tokenCount();
+        // The whole batch's fresh start is drawn at once and sliced, so a sequence's mu, logvar and eps
+        // do not depend on the micro-batch it lands in (and one micro-batch draws what the plain step drew).
+        Posterior start = freshStart(trainer.model, trainer.settings, b, step);
+        Share sum = Share.NONE;
+        for (int from = 0; from < b; from += micro) {
+            TokenBatch part = micro == b ? batch : rows(batch, from, from + micro);
+            Posterior partStart = slice(trainer.model, start, from, from + micro);
+            sum = sum.plus(microBatch(trainer.model, trainer.fitter, trainer.trainable, part, partStart, tokens));
+        }
+        return sum;
+    };
+
+    private GradientSource gradients = IN_PROCESS;
+
+    /** Computes each step's gradient with {@code source} from now on (the default is {@link #IN_PROCESS}). */
+    public void useGradients(GradientSource source) { this.gradients = java.util.Objects.requireNonNull(source, "source"); }
+
+    /**
      * One dual-rate step on {@code batch}: per micro-batch a fast fit and the backward pass of its share
      * of the slow loss, then one clip and one AdamW step with z fixed. A loss, fit bound or gradient norm
      * that is not finite throws {@link NonFiniteException} before the update, so the weights, the moments
@@ -121,34 +167,66 @@ public final class DualRateTrainer {
         int s = optimizer.stepCount();
         long tokens = batch.tokenCount();
         if (tokens == 0) throw new IllegalArgumentException("DualRateTrainer.step: the batch has no predicted tokens");
-        int b = batch.batchSize(), micro = settings.microBatchFor(b);
-        // The whole batch's fresh start is drawn at once and sliced, so a sequence's mu, logvar and eps
-        // do not depend on the micro-batch it lands in (and one micro-batch draws what the plain step drew).
-        Posterior start = Posterior.init(model.config(), b, fitRng(settings.seed(), s));
+        int b = batch.batchSize();
+        settings.microBatchFor(b);
         optimizer.zeroGrad();
-        double loss = 0, nelbo = 0, kl = 0;
-        boolean thoughts = model.config().latentCount() > 0;
-        for (int from = 0; from < b; from += micro) {
-            TokenBatch part = micro == b ? batch : rows(batch, from, from + micro);
-            // Fast learning: the local posterior of this micro-batch (with N_z = 0 there is nothing to fit,
-            // and the bound is the NLL, which the slow forward pass computes anyway).
-            FastFitter.Result fit = thoughts ? fitter.fit(part, slice(start, from, from + micro)) : null;
-            Var z = thoughts ? Var.constant(fit.z()) : null;
-            // Slow learning: this micro-batch's NLL sum over the whole batch's token count, so the gradients
-            // accumulated over the micro-batches are those of the batch's mean next-token NLL (spec 2).
-            // Only this step's own gradient reaches the weights.
-            Var partLoss = scale(Elbo.nllSum(model.logits(trainable, part.inputs(), z), part), 1f / tokens);
-            Tape.backward(partLoss);
-            loss += partLoss.value().item();
-            nelbo += thoughts ? fit.elbo().totalNelbo() : (double) partLoss.value().item() * tokens;
-            kl += thoughts ? fit.elbo().totalKl() : 0;
-        }
+        Share share = gradients.accumulate(this, batch, s);
         double norm = GradClip.clipGlobalNorm(trainable.grads().values(), settings.clipNorm());
-        checkFinite(s, loss, norm, nelbo / tokens);
+        checkFinite(s, share.loss(), norm, share.nelbo() / tokens);
         float lr = Schedules.warmupCosine(s, settings.warmupSteps(), settings.totalSteps(), settings.peakLr());
         optimizer.step(lr);
         optimizer.zeroGrad();
-        return new Step(s, lr, loss, norm, nelbo / tokens, kl / b, tokens);
+        return new Step(s, lr, share.loss(), norm, share.nelbo() / tokens, share.kl() / b, tokens);
+    }
+
+    /**
+     * Spec 2 for one micro-batch {@code part} of a batch of {@code batchTokens} predicted tokens: the fast fit
+     * of its posterior from {@code start}, then the backward pass of its share of the slow loss, accumulated into
+     * the gradients of {@code into} (the trainable weights of {@code model}).
+     */
+    public static Share microBatch(LatentThoughtModel model, FastFitter fitter, Params into, TokenBatch part, Posterior start,
+                                   long batchTokens) {
+        boolean thoughts = model.config().latentCount() > 0;
+        // Fast learning: the local posterior of this micro-batch (with N_z = 0 there is nothing to fit,
+        // and the bound is the NLL, which the slow forward pass computes anyway).
+        FastFitter.Result fit = thoughts ? fitter.fit(part, start) : null;
+        Var z = thoughts ? Var.constant(fit.z()) : null;
+        // Slow learning: this micro-batch's NLL sum over the whole batch's token count, so the gradients
+        // accumulated over the micro-batches are those of the batch's mean next-token NLL (spec 2).
+        // Only this step's own gradient reaches the weights.
+        Var partLoss = scale(Elbo.nllSum(model.logits(into, part.inputs(), z), part), 1f / batchTokens);
+        Tape.backward(partLoss);
+        double loss = partLoss.value().item();
+        return new Share(loss, thoughts ? fit.elbo().totalNelbo() : loss * batchTokens, thoughts ? fit.elbo().totalKl() : 0);
+    }
+
+    /**
+     * Spec 2 for rows {@code [from, to)} of step {@code step}'s {@code batch}, wherever it runs: the rows' slice of
+     * the step's fresh start (the same draw the in-process step makes), their fit, and their gradient into {@code into}.
+     */
+    public static Share microBatch(LatentThoughtModel model, Settings settings, Params into, TokenBatch batch, int step, int from, int to) {
+        int b = batch.batchSize();
+        Posterior start = slice(model, freshStart(model, settings, b, step), from, to);
+        TokenBatch part = from == 0 && to == b ? batch : rows(batch, from, to);
+        return microBatch(model, new FastFitter(model, settings.fast()), into, part, start, batch.tokenCount());
+    }
+
+    /**
+     * Sets the trainer's gradients to {@code summed} (by weight name, a value for every trainable weight): the
+     * gradient a distributed source summed elsewhere, which the step then clips and applies as its own.
+     */
+    public void loadGradients(Map<String, Tensor> summed) {
+        trainable.zeroGrad();
+        trainable.vars().forEach((name, v) -> {
+            Tensor g = summed.get(name);
+            if (g == null) throw new IllegalArgumentException("loadGradients: no gradient for weight '" + name + "'");
+            Tape.backward(v, g.to(model.backend()));
+        });
+    }
+
+    /** Step {@code step}'s fresh start of a whole batch of {@code b} sequences (spec 2, step 1). */
+    private static Posterior freshStart(LatentThoughtModel model, Settings settings, int b, int step) {
+        return Posterior.init(model.config(), b, fitRng(settings.seed(), step));
     }
 
     /** Rows {@code [from, to)} of a batch. */
@@ -157,7 +235,7 @@ public final class DualRateTrainer {
     }
 
     /** The fresh start of sequences {@code [from, to)}, on the model's backend. */
-    private Posterior slice(Posterior q, int from, int to) {
+    private static Posterior slice(LatentThoughtModel model, Posterior q, int from, int to) {
         boolean all = from == 0 && to == q.batchSize();
         Tensor mu = all ? q.mu().value() : q.mu().value().slice(0, from, to);
         Tensor logvar = all ? q.logvar().value() : q.logvar().value().slice(0, from, to);
