@@ -58,7 +58,9 @@ final class Common {
         int seqLen = c.config().data() != null ? c.config().data().seqLen() : c.config().model().maxSeqLen();
         if (data != null) return TrainingData.windows(new Checkpoint.DataSpec(data, 0, 0, seqLen, 0, layout), c.tokenizer());
         Checkpoint.DataSpec spec = c.config().data();
-        if (spec == null || spec.source().startsWith("memory:")) throw new DataException("the checkpoint names no corpus of its own: give --data");
+        if (spec == null || spec.source().startsWith("memory:")) {
+            throw new DataException("the checkpoint names no corpus of its own: give --data");
+        }
         Windows val = TrainingData.dataset(spec, c.tokenizer()).validation();
         if (val.size() == 0) throw new DataException("the checkpoint's data has no validation split (--val-fraction 0): give --data");
         return val;

@@ -21,7 +21,8 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--checkpoint", required = true, description = "Checkpoint folder.")
     Path checkpoint;
     @Option(names = "--data",
-            description = "A .txt/.md/.jsonl file or folder, or a folder of prepared shards; default: the validation split of the checkpoint's own training data.")
+            description = "A .txt/.md/.jsonl file or folder, or a folder of prepared shards; default: the validation split of the "
+                    + "checkpoint's own training data.")
     String data;
     @Option(names = "--t-fast", description = "Comma-separated T_fast values, e.g. 0,1,2,4,8,16,32; default: the checkpoint's T_fast.")
     String tFast;

@@ -10,8 +10,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "ltm", mixinStandardHelpOptions = true, version = "ltm 0.1.0",
         description = "Latent Thought Models in pure Java: train, evaluate, generate, probe.",
-        subcommands = {DemoCommand.class, TrainCommand.class, PrepareCommand.class, EvalCommand.class, EncodeCommand.class, GenerateCommand.class,
-                ProbeCommand.class, ExperimentCommand.class, ServeCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DemoCommand.class, TrainCommand.class, PrepareCommand.class, EvalCommand.class, EncodeCommand.class,
+                GenerateCommand.class, ProbeCommand.class, ExperimentCommand.class, ServeCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     /** Exit code for bad input. */
     public static final int BAD_INPUT = 2;

@@ -26,20 +26,24 @@ import picocli.CommandLine.Option;
         description = "Train a Latent Thought Model (dual-rate: fast posterior fit, slow weight step) and save checkpoints.")
 final class TrainCommand implements Callable<Integer> {
     @Option(names = "--data", defaultValue = "stories",
-            description = "Corpus: 'stories' (embedded generator), a .txt/.md/.jsonl file or folder, or a folder of shards from ltm prepare (default: ${DEFAULT-VALUE}).")
+            description = "Corpus: 'stories' (embedded generator), a .txt/.md/.jsonl file or folder, or a folder of shards from ltm "
+                    + "prepare (default: ${DEFAULT-VALUE}).")
     String data;
     @Option(names = "--stories", defaultValue = "2000", description = "Stories to generate for --data stories (default: ${DEFAULT-VALUE}).")
     int stories;
-    @Option(names = "--val-fraction", defaultValue = "0.05", description = "Share of documents held out for validation (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--val-fraction", defaultValue = "0.05",
+            description = "Share of documents held out for validation (default: ${DEFAULT-VALUE}).")
     double valFraction;
     @Option(names = "--tokenizer", defaultValue = "byte", description = "byte or gpt2 (default: ${DEFAULT-VALUE}).")
     String tokenizer;
-    @Option(names = "--seq-len", defaultValue = "128", description = "Tokens per training window, also the model's context (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seq-len", defaultValue = "128",
+            description = "Tokens per training window, also the model's context (default: ${DEFAULT-VALUE}).")
     int seqLen;
     @Mixin ModelShapeOptions shape;
     @Option(names = "--kv-heads", defaultValue = "0", description = "Key/value heads, 0 = as many as --heads (default: ${DEFAULT-VALUE}).")
     int kvHeads;
-    @Option(names = "--latents", defaultValue = "8", description = "Thought vectors N_z in all, a multiple of --layers; 0 = plain GPT baseline (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--latents", defaultValue = "8",
+            description = "Thought vectors N_z in all, a multiple of --layers; 0 = plain GPT baseline (default: ${DEFAULT-VALUE}).")
     int latents;
     @Option(names = "--window", defaultValue = "0", description = "Sliding attention window, 0 = full causal (default: ${DEFAULT-VALUE}).")
     int window;
@@ -59,7 +63,8 @@ final class TrainCommand implements Callable<Integer> {
     float lr;
     @Option(names = "--warmup", defaultValue = "-1", description = "Warm-up steps, -1 = a tenth of --steps (default: ${DEFAULT-VALUE}).")
     int warmup;
-    @Option(names = "--seed", defaultValue = "0", description = "Seed of the weights, the corpus, the split, the batches and every fit (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", defaultValue = "0",
+            description = "Seed of the weights, the corpus, the split, the batches and every fit (default: ${DEFAULT-VALUE}).")
     long seed;
     @Option(names = "--out", defaultValue = "checkpoints/ltm", description = "Checkpoint folder (default: ${DEFAULT-VALUE}).")
     Path out;
@@ -67,20 +72,25 @@ final class TrainCommand implements Callable<Integer> {
     boolean resume;
     @Option(names = "--overwrite", description = "Replace a checkpoint already in --out by a fresh run.")
     boolean overwrite;
-    @Option(names = "--checkpoint-every", defaultValue = "100", description = "Save every this many steps, 0 = only at the end (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--checkpoint-every", defaultValue = "100",
+            description = "Save every this many steps, 0 = only at the end (default: ${DEFAULT-VALUE}).")
     int checkpointEvery;
-    @Option(names = "--validate-every", defaultValue = "0", description = "Validate every this many steps, 0 = only at the end (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--validate-every", defaultValue = "0",
+            description = "Validate every this many steps, 0 = only at the end (default: ${DEFAULT-VALUE}).")
     int validateEvery;
-    @Option(names = "--val-batches", defaultValue = "4", description = "Validation batches per validation, 0 = all (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--val-batches", defaultValue = "4",
+            description = "Validation batches per validation, 0 = all (default: ${DEFAULT-VALUE}).")
     int valBatches;
-    @Option(names = "--skip-nonfinite", description = "Skip a batch whose loss or gradient is NaN or infinite (counted in the log) instead of stopping.")
+    @Option(names = "--skip-nonfinite",
+            description = "Skip a batch whose loss or gradient is NaN or infinite (counted in the log) instead of stopping.")
     boolean skipNonFinite;
     @Mixin DeviceOption device;
     // Data-parallel training on Spark (ltm-spark), kept in a block of its own at the end.
     @Option(names = "--master",
             description = "Compute each step's micro-batches on Spark: local[N], local[*] or spark://HOST:PORT (default: in this process).")
     String master;
-    @Option(names = "--partitions", defaultValue = "0", description = "Spark tasks per step, 0 = the cluster's cores (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--partitions", defaultValue = "0",
+            description = "Spark tasks per step, 0 = the cluster's cores (default: ${DEFAULT-VALUE}).")
     int partitions;
 
     @Override public Integer call() {
@@ -144,7 +154,8 @@ final class TrainCommand implements Callable<Integer> {
 
     private TrainingRun fresh(Backend backend) {
         if (!overwrite && Checkpoint.exists(out)) {
-            throw new IllegalArgumentException(out + " already holds a checkpoint: pass --resume to continue it, --overwrite to replace it, or another --out");
+            throw new IllegalArgumentException(out
+                    + " already holds a checkpoint: pass --resume to continue it, --overwrite to replace it, or another --out");
         }
         Tokenizer tok = Tokenizers.byName(tokenizer);
         LtmConfig config = shape.builder(tok.vocabSize())
@@ -172,6 +183,7 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     static String describe(LtmConfig c) {
-        return String.format("H=%d L=%d heads=%d/%d context=%d window=%d", c.width(), c.layers(), c.heads(), c.kvHeads(), c.maxSeqLen(), c.window());
+        return String.format("H=%d L=%d heads=%d/%d context=%d window=%d", c.width(), c.layers(), c.heads(), c.kvHeads(), c.maxSeqLen(),
+                c.window());
     }
 }

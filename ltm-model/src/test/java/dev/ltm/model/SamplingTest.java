@@ -39,7 +39,8 @@ class SamplingTest {
         Rng rng = new Rng(11);
         int draws = 20_000;
         for (int i = 0; i < draws; i++) counts[Sampling.temperature(t).next(x, rng)]++;
-        for (int i = 0; i < x.length; i++) assertThat(counts[i] / (double) draws).isCloseTo(p[i] / total, org.assertj.core.data.Offset.offset(0.015));
+        for (int i = 0; i < x.length; i++) assertThat(counts[i] / (double) draws).isCloseTo(p[i] / total,
+                org.assertj.core.data.Offset.offset(0.015));
     }
 
     @Test

@@ -247,7 +247,8 @@ public final class DualRateTrainer {
     private void checkFinite(int s, double loss, double norm, double nelbo) {
         if (Double.isFinite(loss) && Double.isFinite(norm) && Double.isFinite(nelbo)) return;
         optimizer.zeroGrad();
-        throw new NonFiniteException(s, String.format("training: step %d of %d is not finite (loss %s, gradient norm %s, fit NELBO/token %s):"
+        throw new NonFiniteException(s,
+                String.format("training: step %d of %d is not finite (loss %s, gradient norm %s, fit NELBO/token %s):"
                 + " stopped before updating the weights (lower the learning rates, or skip such batches: train --skip-nonfinite)", s + 1,
                 settings.totalSteps(), loss, norm, nelbo));
     }

@@ -22,7 +22,8 @@ public final class Evaluator {
                          double meanSequencePerplexity, long tokens, int sequences) {
         /** One line: {@code T_fast 16: NELBO/token 1.234, PPL bound 3.43, ...}. */
         @Override public String toString() {
-            return String.format("T_fast %d: NELBO/token %.4f, PPL bound %.3f, NLL/token %.4f, KL/seq %.3f, mean_i exp(NELBO_i/N_i) %.3f (%d tokens, %d sequences)",
+            return String.format("T_fast %d: NELBO/token %.4f, PPL bound %.3f, NLL/token %.4f, KL/seq %.3f, mean_i exp(NELBO_i/N_i) "
+                    + "%.3f (%d tokens, %d sequences)",
                     tFast, nelboPerToken, perplexityBound, nllPerToken, klPerSequence, meanSequencePerplexity, tokens, sequences);
         }
     }

@@ -33,7 +33,8 @@ public final class SparkJobs {
         SparkSession spark = LtmSpark.session(master, "ltm encode");
         try {
             long t0 = System.nanoTime();
-            CorpusEncoder.Summary s = CorpusEncoder.encode(spark, checkpoint, windows, fast, seed, batch, latents, out, partitions, TaskHook.NONE);
+            CorpusEncoder.Summary s = CorpusEncoder.encode(spark, checkpoint, windows, fast, seed, batch, latents, out, partitions,
+                    TaskHook.NONE);
             log.printf("spark: %s, %d cores; T_fast %d, %d predicted tokens, %.1f s; wrote %s%n", spark.sparkContext().master(),
                     spark.sparkContext().defaultParallelism(), fast.steps(), s.tokens(), (System.nanoTime() - t0) / 1e9, out);
             return s;

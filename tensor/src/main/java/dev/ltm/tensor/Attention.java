@@ -404,7 +404,9 @@ public final class Attention {
         }
         for (; c < n; c += len) {
             FloatVector s0 = FloatVector.zero(F);
-            for (int d = 0; d < hd; d++) s0 = FloatVector.broadcast(F, a[aOff + d]).fma(FloatVector.fromArray(F, t, tBase + d * tStride + c), s0);
+            for (int d = 0; d < hd; d++) {
+                s0 = FloatVector.broadcast(F, a[aOff + d]).fma(FloatVector.fromArray(F, t, tBase + d * tStride + c), s0);
+            }
             s0.mul(scale).intoArray(dst, c);
         }
     }

@@ -108,7 +108,9 @@ public final class Gemm {
                     int j = lo;
                     for (; j + L <= hi; j += L) {
                         FloatVector acc = FloatVector.zero(F);
-                        for (int p = 0; p < k; p++) acc = FloatVector.broadcast(F, ar[ai + p]).fma(FloatVector.fromArray(F, b, bOff + p * ldb + j), acc);
+                        for (int p = 0; p < k; p++) {
+                            acc = FloatVector.broadcast(F, ar[ai + p]).fma(FloatVector.fromArray(F, b, bOff + p * ldb + j), acc);
+                        }
                         if (accumulate) acc = acc.add(FloatVector.fromArray(F, c, ci + j));
                         acc.intoArray(c, ci + j);
                     }

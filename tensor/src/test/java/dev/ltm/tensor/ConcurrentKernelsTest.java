@@ -68,7 +68,8 @@ class ConcurrentKernelsTest {
 
     @Test
     void attentionForwardAndBackwardGiveTheSameBitsUnderConcurrentCalls() throws Exception {
-        // {B, T, S, heads, kvHeads, hd, window}: the grouped case's self- and cross-attention; GQA-chunked backward (one K/V group, long T).
+        // {B, T, S, heads, kvHeads, hd, window}: the grouped case's self- and cross-attention; GQA-chunked backward
+        // (one K/V group, long T).
         int[][] shapes = {{3, 13, 13, 3, 1, 8, 5}, {3, 13, 3, 3, 1, 8, 0}, {1, 100, 100, 4, 1, 16, 0}, {1, 70, 70, 6, 2, 8, 9}};
         for (int[] s : shapes) {
             int b = s[0], tq = s[1], tk = s[2], nh = s[3], nkv = s[4], hd = s[5], window = s[6];

@@ -152,7 +152,8 @@ public final class Safetensors {
         readFully(ch, lenBuf, 0, path);
         long headerLen = lenBuf.flip().getLong();
         if (headerLen < 2 || headerLen > MAX_HEADER_BYTES) {
-            throw fail(path, "header length " + Long.toUnsignedString(headerLen) + " is not a plausible header size (2.." + MAX_HEADER_BYTES + ")");
+            throw fail(path, "header length " + Long.toUnsignedString(headerLen) + " is not a plausible header size (2.."
+                    + MAX_HEADER_BYTES + ")");
         }
         if (8 + headerLen > fileSize) {
             throw fail(path, "header length " + headerLen + " runs past the end of the " + fileSize + "-byte file");
@@ -223,7 +224,8 @@ public final class Safetensors {
             long count = 1;
             for (int d : e.shape) {
                 count *= d;
-                if (count > Integer.MAX_VALUE - 8) throw fail(path, "tensor '" + e.name + "': shape " + Arrays.toString(e.shape) + " is too large");
+                if (count > Integer.MAX_VALUE - 8) throw fail(path, "tensor '" + e.name + "': shape " + Arrays.toString(e.shape)
+                        + " is too large");
             }
             if (e.begin < 0 || e.end < e.begin) {
                 throw fail(path, "tensor '" + e.name + "': data_offsets [" + e.begin + ", " + e.end + "] are not an interval");
@@ -234,15 +236,18 @@ public final class Safetensors {
                         + " bytes, shape " + Arrays.toString(e.shape) + " of " + e.dtype + " needs " + expected);
             }
             if (e.end > dataLen) {
-                throw fail(path, "truncated: tensor '" + e.name + "' ends at data byte " + e.end + " but the file holds " + dataLen + " data bytes");
+                throw fail(path, "truncated: tensor '" + e.name + "' ends at data byte " + e.end + " but the file holds " + dataLen
+                        + " data bytes");
             }
         }
         List<Entry> byOffset = new ArrayList<>(entries);
         byOffset.sort(Comparator.comparingLong(Entry::begin).thenComparingLong(Entry::end));
         long pos = 0;
         for (Entry e : byOffset) {
-            if (e.begin < pos) throw fail(path, "tensor '" + e.name + "': data_offsets [" + e.begin + ", " + e.end + "] overlap the previous tensor, which ends at " + pos);
-            if (e.begin > pos) throw fail(path, "tensor '" + e.name + "': data_offsets start at " + e.begin + ", leaving a gap after byte " + pos);
+            if (e.begin < pos) throw fail(path, "tensor '" + e.name + "': data_offsets [" + e.begin + ", " + e.end
+                    + "] overlap the previous tensor, which ends at " + pos);
+            if (e.begin > pos) throw fail(path, "tensor '" + e.name + "': data_offsets start at " + e.begin
+                    + ", leaving a gap after byte " + pos);
             pos = e.end;
         }
         if (pos != dataLen) throw fail(path, "data section is " + dataLen + " bytes but the tensors cover " + pos);
