@@ -6,11 +6,9 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.ltm.optim.data.DataException;
 import dev.ltm.optim.data.TokenShards;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -30,7 +28,7 @@ class TokenShardsFuzzTest {
     static void folder() throws IOException { root = Files.createTempDirectory("ltm-fuzz-shards"); }
 
     @AfterAll
-    static void clean() { delete(root); }
+    static void clean() { Fuzzing.deleteTree(root); }
 
     @FuzzTest
     void anyFolderOpensToDecodableDocumentsOrFailsWithOneLine(byte[] input) throws IOException {
@@ -39,7 +37,7 @@ class TokenShardsFuzzTest {
         int indexLength = Math.min(((input[2] & 0xFF) << 8) | (input[3] & 0xFF), input.length - 4 - manifestLength);
         int at = 4;
         Path dir = root.resolve("corpus");
-        delete(dir);
+        Fuzzing.deleteTree(dir);
         Files.createDirectories(dir);
         Files.write(dir.resolve(TokenShards.MANIFEST), Arrays.copyOfRange(input, at, at += manifestLength));
         Files.write(dir.resolve(TokenShards.INDEX), Arrays.copyOfRange(input, at, at += indexLength));
@@ -52,15 +50,6 @@ class TokenShardsFuzzTest {
             for (int d = 0; d < Math.min(texts.size(), 64); d++) assertThat(texts.get(d)).isNotNull();
         } catch (DataException e) {
             Fuzzing.assertOneLine(e);
-        }
-    }
-
-    private static void delete(Path p) {
-        if (!Files.exists(p)) return;
-        try (var walk = Files.walk(p)) {
-            for (Path f : walk.sorted(Comparator.reverseOrder()).toList()) Files.delete(f);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
     }
 }
