@@ -16,7 +16,7 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code ltm bench fuzz}: runs every Jazzer fuzz target of the benchmarks module's tests
- * ({@code dev.ltm.bench.fuzz.*FuzzTest}) for real, each in its own child JVM through the JUnit
+ * ({@code dev.ltm.bench.fuzz.*FuzzTest} and {@code dev.ltm.web.*FuzzTest}) for real, each in its own child JVM through the JUnit
  * launcher with {@code JAZZER_FUZZ=1} (Jazzer fuzzes only in its JUnit or agent mode, and one
  * target per JVM), for an equal share of {@code --seconds}. Executions are libFuzzer's own count;
  * a crash is a failed target, whose input Jazzer writes beside the target's seed corpus under

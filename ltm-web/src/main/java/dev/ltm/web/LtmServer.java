@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import dev.ltm.model.LtmConfig;
 import dev.ltm.model.Sampling;
 import dev.ltm.optim.Evaluator;
 import dev.ltm.optim.Generation;
@@ -170,23 +169,34 @@ public final class LtmServer implements AutoCloseable {
     record GenerateReply(String text, String prompt, String layers, Double nelboPerToken, boolean conditioned, int tFast, int tokens) {}
 
     private GenerateReply generate(String body) {
+        GenerateRequest req = parseGenerate(mapper, body, ltm.config().layers(), maxTokens(), options.maxTFast(),
+                Math.min(ltm.trainedTFast(), options.maxTFast()));
+        Generation.Result r = ltm.generate(req.prompt(), req.options());
+        Double nelbo = Double.isNaN(r.promptNelboPerToken()) ? null : r.promptNelboPerToken();
+        return new GenerateReply(r.text(), req.prompt() == null ? "" : req.prompt(), r.zLayers().toString(), nelbo, r.conditioned(),
+                req.options().tFast(), r.tokens().length);
+    }
+
+    /** A {@code POST /api/generate} body read: the prompt (null: unconditioned) and the generation's options. */
+    record GenerateRequest(String prompt, Generation.Options options) {}
+
+    /**
+     * Reads a {@code POST /api/generate} body for a model of {@code layers} layers: every field checked, a
+     * bad one an {@link ApiException} (400) or, from the layer-set parser, a one-line IllegalArgumentException.
+     */
+    static GenerateRequest parseGenerate(ObjectMapper mapper, String body, int layers, int maxTokens, int maxTFast, int defaultTFast) {
         String example = "{\"prompt\": \"Once upon a time\", \"layers\": \"all\", \"maxTokens\": 100}";
         ObjectNode o = Requests.object(mapper, body, example, GENERATE_FIELDS);
-        LtmConfig c = ltm.config();
         String prompt = Requests.string(o, "prompt", null, "a string or null (null or \"\": unconditioned)");
-        String layers = Requests.string(o, "layers", "all", "a string such as \"1-2\", \"1,3\", \"all\" or \"none\"");
-        LayerSet kept = LayerSet.parse(layers, c.layers());
-        int maxTokens = (int) Requests.integer(o, "maxTokens", Math.min(100, maxTokens()), 0, maxTokens());
+        String layerText = Requests.string(o, "layers", "all", "a string such as \"1-2\", \"1,3\", \"all\" or \"none\"");
+        LayerSet kept = LayerSet.parse(layerText, layers);
+        int tokens = (int) Requests.integer(o, "maxTokens", Math.min(100, maxTokens), 0, maxTokens);
         double temperature = Requests.number(o, "temperature", 1.0, 0, false, 100);
         double topP = Requests.number(o, "topP", 1.0, 0, true, 1);
         long seed = Requests.integer(o, "seed", 0, Long.MIN_VALUE, Long.MAX_VALUE);
-        int tFast = (int) Requests.integer(o, "tFast", Math.min(ltm.trainedTFast(), options.maxTFast()), 0, options.maxTFast());
-        Generation.Options g = new Generation.Options(maxTokens, new Sampling(temperature, 0, topP), false, 1.0, kept.toString(),
-                seed, tFast, true);
-        Generation.Result r = ltm.generate(prompt, g);
-        Double nelbo = Double.isNaN(r.promptNelboPerToken()) ? null : r.promptNelboPerToken();
-        return new GenerateReply(r.text(), prompt == null ? "" : prompt, r.zLayers().toString(), nelbo, r.conditioned(), tFast,
-                r.tokens().length);
+        int tFast = (int) Requests.integer(o, "tFast", defaultTFast, 0, maxTFast);
+        return new GenerateRequest(prompt, new Generation.Options(tokens, new Sampling(temperature, 0, topP), false, 1.0,
+                kept.toString(), seed, tFast, true));
     }
 
     /** The most tokens one generation may ask for: the cap, and never more than the context holds. */
@@ -201,12 +211,17 @@ public final class LtmServer implements AutoCloseable {
                       List<ProbeRow> rows) {}
 
     private ProbeReply probe(String body) {
-        ObjectNode o = Requests.object(mapper, body, "{\"layers\": \"1,3\"}", orderedSet("layers"));
-        String layers = Requests.string(o, "layers", "all", "a string such as \"1-2\", \"1,3\", \"all\" or \"none\"");
-        ModelService.Probe p = ltm.probe(LayerSet.parse(layers, ltm.config().layers()));
+        ModelService.Probe p = ltm.probe(parseProbe(mapper, body, ltm.config().layers()));
         boolean all = ltm.config().layers() <= ModelService.MAX_LAYERS_FOR_ALL_COMBINATIONS;
         return new ProbeReply(p.row().layers().toString(), p.row().accuracy(), p.row().nllPerToken(), p.tFast(), p.documents(), p.tokens(),
                 all ? "every combination" : "layers 1..k", p.table().stream().map(ProbeRow::of).toList());
+    }
+
+    /** Reads a {@code POST /api/probe} body: the layer set kept, for a model of {@code layers} layers. */
+    static LayerSet parseProbe(ObjectMapper mapper, String body, int layers) {
+        ObjectNode o = Requests.object(mapper, body, "{\"layers\": \"1,3\"}", orderedSet("layers"));
+        String text = Requests.string(o, "layers", "all", "a string such as \"1-2\", \"1,3\", \"all\" or \"none\"");
+        return LayerSet.parse(text, layers);
     }
 
     /** {@code GET /api/bound}: one row per T_fast asked for, and the baseline's perplexity on the same documents. */
@@ -221,9 +236,7 @@ public final class LtmServer implements AutoCloseable {
     record BoundReply(List<BoundRow> rows, Baseline baseline, int documents, long tokens) {}
 
     private BoundReply bound(String rawQuery) {
-        Map<String, String> q = Requests.query(rawQuery, orderedSet("tFast"));
-        int[] tFasts = q.containsKey("tFast") ? Requests.intList("tFast", q.get("tFast"), options.maxTFast(), T_FAST_STOPS.length * 2)
-                : java.util.Arrays.stream(T_FAST_STOPS).filter(t -> t <= options.maxTFast()).toArray();
+        int[] tFasts = parseBound(rawQuery, options.maxTFast());
         List<Evaluator.Result> results = ltm.bounds(tFasts);
         Baseline base = null;
         if (baseline != null) {
@@ -232,6 +245,13 @@ public final class LtmServer implements AutoCloseable {
             base = new Baseline(b.perplexityBound(), b.nllPerToken());
         }
         return new BoundReply(results.stream().map(BoundRow::of).toList(), base, heldOut.size(), results.getFirst().tokens());
+    }
+
+    /** Reads a {@code GET /api/bound} query: the T_fast values asked for (the default stops up to {@code maxTFast} when none). */
+    static int[] parseBound(String rawQuery, int maxTFast) {
+        Map<String, String> q = Requests.query(rawQuery, orderedSet("tFast"));
+        return q.containsKey("tFast") ? Requests.intList("tFast", q.get("tFast"), maxTFast, T_FAST_STOPS.length * 2)
+                : java.util.Arrays.stream(T_FAST_STOPS).filter(t -> t <= maxTFast).toArray();
     }
 
     private static void allow(String method, String expected) {

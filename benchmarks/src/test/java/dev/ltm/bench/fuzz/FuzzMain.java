@@ -20,8 +20,8 @@ import static org.junit.platform.engine.discovery.DiscoverySelectors.selectMetho
 
 /**
  * The child side of {@code ltm bench fuzz}: {@code --list} prints every fuzz target of this package
- * ({@code Class#method}, one a line: any {@code *FuzzTest} class with {@code @FuzzTest} methods, so a
- * new target is one new class); {@code Class#method SECONDS} fuzzes one target through JUnit for
+ * ({@code Class#method}, one a line: any {@code *FuzzTest} class with {@code @FuzzTest} methods in
+ * {@link #PACKAGES}, so a new target is one new class); {@code Class#method SECONDS} fuzzes one target through JUnit for
  * that long (Jazzer fuzzes only with {@code JAZZER_FUZZ=1} in the environment, which the parent
  * sets) and prints {@code fuzz-result: passed} or {@code fuzz-result: failed: MESSAGE}.
  */
@@ -58,20 +58,29 @@ public final class FuzzMain {
         Runtime.getRuntime().halt(0);
     }
 
-    /** The @FuzzTest methods of the *FuzzTest classes beside this one, in name order. */
+    /**
+     * Packages holding fuzz targets: this one, and the web server's (its target reads package-private
+     * request parsers).
+     */
+    static final List<String> PACKAGES = List.of(FuzzMain.class.getPackageName(), "dev.ltm.web");
+
+    /** The @FuzzTest methods of the *FuzzTest classes in {@link #PACKAGES}, package by package, in name order. */
     static List<Method> targets() throws IOException, URISyntaxException, ClassNotFoundException {
-        Path dir = Path.of(FuzzMain.class.getProtectionDomain().getCodeSource().getLocation().toURI())
-                .resolve(FuzzMain.class.getPackageName().replace('.', '/'));
+        Path classes = Path.of(FuzzMain.class.getProtectionDomain().getCodeSource().getLocation().toURI());
         List<Method> out = new ArrayList<>();
-        try (var files = Files.list(dir)) {
-            for (Path f : files.sorted().toList()) {
-                String n = f.getFileName().toString();
-                if (!n.endsWith("FuzzTest.class")) continue;
-                Class<?> c = Class.forName(FuzzMain.class.getPackageName() + "." + n.substring(0, n.length() - ".class".length()));
-                List<Method> ms = new ArrayList<>();
-                for (Method m : c.getDeclaredMethods()) if (m.isAnnotationPresent(FuzzTest.class)) ms.add(m);
-                ms.sort(Comparator.comparing(Method::getName));
-                out.addAll(ms);
+        for (String pkg : PACKAGES) {
+            Path dir = classes.resolve(pkg.replace('.', '/'));
+            if (!Files.isDirectory(dir)) continue;
+            try (var files = Files.list(dir)) {
+                for (Path f : files.sorted().toList()) {
+                    String n = f.getFileName().toString();
+                    if (!n.endsWith("FuzzTest.class")) continue;
+                    Class<?> c = Class.forName(pkg + "." + n.substring(0, n.length() - ".class".length()));
+                    List<Method> ms = new ArrayList<>();
+                    for (Method m : c.getDeclaredMethods()) if (m.isAnnotationPresent(FuzzTest.class)) ms.add(m);
+                    ms.sort(Comparator.comparing(Method::getName));
+                    out.addAll(ms);
+                }
             }
         }
         return out;

@@ -6,11 +6,9 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.ltm.optim.data.DataException;
 import dev.ltm.optim.data.TextSource;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -29,7 +27,7 @@ class TextSourceFuzzTest {
     static void folder() throws IOException { root = Files.createTempDirectory("ltm-fuzz-text"); }
 
     @AfterAll
-    static void clean() throws IOException { delete(root); }
+    static void clean() throws IOException { Fuzzing.deleteTree(root); }
 
     @FuzzTest
     void anyFileOrFolderGivesDocumentsOrOneLine(byte[] input) throws IOException {
@@ -39,7 +37,7 @@ class TextSourceFuzzTest {
         String field = (how & 32) != 0 ? "body" : TextSource.DEFAULT_FIELD;
         byte[] content = Arrays.copyOfRange(input, 1, input.length);
         Path dir = root.resolve("corpus");
-        delete(dir);
+        Fuzzing.deleteTree(dir);
         Files.createDirectories(dir.resolve("sub"));
         Path first = dir.resolve("a" + KINDS[(how >> 1) & 3]);
         if (folder) {
@@ -58,14 +56,5 @@ class TextSourceFuzzTest {
             return;
         }
         assertThat(docs).isNotEmpty().allSatisfy(d -> assertThat(d).isNotBlank());
-    }
-
-    private static void delete(Path p) {
-        if (!Files.exists(p)) return;
-        try (var walk = Files.walk(p)) {
-            for (Path f : walk.sorted(Comparator.reverseOrder()).toList()) Files.delete(f);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }
