@@ -25,7 +25,8 @@ import picocli.CommandLine.Option;
 @Command(name = "fuzz", mixinStandardHelpOptions = true,
         description = "Fuzz every parser with Jazzer (one child JVM per target) and count executions and crashes.")
 final class FuzzBench implements Callable<Integer> {
-    @Option(names = "--seconds", defaultValue = "120", description = "Fuzzing time in all, shared equally by the targets (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seconds", defaultValue = "120",
+            description = "Fuzzing time in all, shared equally by the targets (default: ${DEFAULT-VALUE}).")
     long seconds;
     @Option(names = "--only", description = "Fuzz only the targets whose Class#method contains this text.")
     String only;
@@ -43,7 +44,8 @@ final class FuzzBench implements Callable<Integer> {
             throw new IllegalArgumentException("fuzz: " + cpFile + " is missing: build first (./ltm builds; or mvn install -DskipTests)");
         }
         // Jazzer's agent scans the whole class path at start: leave out what no target uses (PyTorch's native jars, JMH, XChart).
-        StringBuilder cp = new StringBuilder(module.resolve("target/test-classes") + java.io.File.pathSeparator + module.resolve("target/classes"));
+        StringBuilder cp = new StringBuilder(module.resolve("target/test-classes") + java.io.File.pathSeparator
+                + module.resolve("target/classes"));
         for (String entry : Files.readString(cpFile).strip().split(java.io.File.pathSeparator)) {
             if (!entry.contains("/ai/djl/") && !entry.contains("/org/openjdk/jmh/") && !entry.contains("/org/knowm/")) {
                 cp.append(java.io.File.pathSeparator).append(entry);
@@ -54,21 +56,26 @@ final class FuzzBench implements Callable<Integer> {
         for (String line : run(cp.toString(), dir, List.of("--list"), dir.resolve("list.log"), 600, false).lines().toList()) {
             if (line.contains("#") && (only == null || line.contains(only))) targets.add(line.strip());
         }
-        if (targets.isEmpty()) throw new IllegalArgumentException("fuzz: no fuzz targets found" + (only == null ? "" : " matching " + only));
+        if (targets.isEmpty()) {
+            throw new IllegalArgumentException("fuzz: no fuzz targets found" + (only == null ? "" : " matching " + only));
+        }
         long each = Math.max(1, seconds / targets.size());
         long executions = 0;
         int crashes = 0;
         for (String t : targets) {
             // Generous slack: on a loaded machine the agent's start alone took minutes; a hang per input is libFuzzer's -timeout.
-            String out = run(cp.toString(), dir, List.of(t, Long.toString(each)), dir.resolve(t.replace('#', '.') + ".log"), each + 900, true);
+            String out = run(cp.toString(), dir, List.of(t, Long.toString(each)), dir.resolve(t.replace('#', '.') + ".log"), each + 900,
+                    true);
             long n = executions(out);
             boolean passed = out.contains("fuzz-result: passed");
             executions += n;
             if (!passed) crashes++;
-            String result = out.lines().filter(l -> l.startsWith("fuzz-result:")).findFirst().orElse("fuzz-result: no result (see the log)");
+            String result = out.lines().filter(l -> l.startsWith("fuzz-result:")).findFirst()
+                    .orElse("fuzz-result: no result (see the log)");
             System.out.printf("%-70s %,12d executions  %s%n", t, n, passed ? "ok" : result.substring("fuzz-result: ".length()));
             Matcher crash = CRASH_FILE.matcher(out);
-            while (crash.find()) System.out.println("  crash input: " + crash.group(1) + " (add it to the target's seed corpus as a regression input)");
+            while (crash.find()) System.out.println("  crash input: " + crash.group(1)
+                    + " (add it to the target's seed corpus as a regression input)");
         }
         System.out.println("logs and generated corpus: " + dir);
         System.out.printf("fuzz: %d targets, %d executions, %d crashes%n", targets.size(), executions, crashes);

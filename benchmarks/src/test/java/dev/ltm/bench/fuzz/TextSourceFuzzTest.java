@@ -44,7 +44,8 @@ class TextSourceFuzzTest {
             int cut = 0;
             while (cut < content.length && content[cut] != 0) cut++;
             Files.write(first, Arrays.copyOfRange(content, 0, cut));
-            Files.write(dir.resolve("sub").resolve("b" + KINDS[(how >> 3) & 3]), Arrays.copyOfRange(content, Math.min(content.length, cut + 1), content.length));
+            Files.write(dir.resolve("sub").resolve("b" + KINDS[(how >> 3) & 3]),
+                    Arrays.copyOfRange(content, Math.min(content.length, cut + 1), content.length));
         } else {
             Files.write(first, content);
         }

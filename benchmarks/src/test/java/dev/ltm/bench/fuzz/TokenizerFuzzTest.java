@@ -41,7 +41,8 @@ class TokenizerFuzzTest {
         // GPT-2 ids from the same bytes, four at a time: any id in range decodes, one out of range is one line.
         int[] wide = new int[bytes.length / 4];
         for (int i = 0; i < wide.length; i++) {
-            wide[i] = (bytes[4 * i] & 0xFF) << 24 | (bytes[4 * i + 1] & 0xFF) << 16 | (bytes[4 * i + 2] & 0xFF) << 8 | (bytes[4 * i + 3] & 0xFF);
+            wide[i] = (bytes[4 * i] & 0xFF) << 24 | (bytes[4 * i + 1] & 0xFF) << 16
+                    | (bytes[4 * i + 2] & 0xFF) << 8 | (bytes[4 * i + 3] & 0xFF);
         }
         boolean inRange = true;
         for (int id : wide) inRange &= id >= 0 && id < GPT2.vocabSize();
