@@ -168,7 +168,7 @@ public final class DualRateTrainer {
         long tokens = batch.tokenCount();
         if (tokens == 0) throw new IllegalArgumentException("DualRateTrainer.step: the batch has no predicted tokens");
         int b = batch.batchSize();
-        settings.microBatchFor(b);
+        settings.microBatchFor(b); // refuses a micro-batch that does not divide b before any source computes
         optimizer.zeroGrad();
         Share share = gradients.accumulate(this, batch, s);
         double norm = GradClip.clipGlobalNorm(trainable.grads().values(), settings.clipNorm());

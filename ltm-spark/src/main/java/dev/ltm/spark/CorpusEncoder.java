@@ -3,6 +3,7 @@ package dev.ltm.spark;
 import dev.ltm.model.Elbo;
 import dev.ltm.model.LatentThoughtModel;
 import dev.ltm.model.TokenBatch;
+import dev.ltm.model.io.Json;
 import dev.ltm.optim.DualRateTrainer;
 import dev.ltm.optim.FastFitter;
 import dev.ltm.optim.TrainingData;
@@ -88,7 +89,7 @@ public final class CorpusEncoder {
         Broadcast<HashMap<String, byte[]>> model = sc.broadcast(ModelCache.checkpointBytes(checkpoint));
         try {
             int tasks = Math.min(work.size(), slices > 0 ? slices : Math.max(1, sc.defaultParallelism() * 4));
-            FitSpec spec = new FitSpec(fast.steps(), fast.lr(), fast.beta1(), fast.beta2(), fast.eps(), fast.weightDecay(), seed, latents);
+            FitSpec spec = new FitSpec(Json.toJson(fast), seed, latents);
             JavaRDD<Row> rows = sc.parallelize(work, tasks).flatMap(new EncodeBatch(model, spec, hook));
             spark.createDataFrame(rows, SCHEMA).write().parquet(out);
             Row totals = spark.read().parquet(out).agg(functions.count("*"),
@@ -105,10 +106,12 @@ public final class CorpusEncoder {
     /** Batch {@code index}: its windows' tokens, real lengths, indices and documents. */
     record Work(int index, int[][] tokens, int[] lengths, int[] windows, int[] documents) implements Serializable {}
 
-    /** The fast-fit settings, the seed and whether to keep the latents, in a form Spark can ship. */
-    record FitSpec(int steps, float lr, float beta1, float beta2, float eps, float weightDecay, long seed, boolean latents)
-            implements Serializable {
-        FastFitter.Settings settings() { return new FastFitter.Settings(steps, lr, beta1, beta2, eps, weightDecay); }
+    /**
+     * The fast-fit settings (as JSON, the form {@link SparkGradients} ships the trainer's settings in), the seed and
+     * whether to keep the latents, in a form Spark can ship.
+     */
+    record FitSpec(String fastJson, long seed, boolean latents) implements Serializable {
+        FastFitter.Settings settings() { return Json.fromJson(fastJson, FastFitter.Settings.class); }
     }
 
     /** On an executor: fits one batch and returns one row per window. */
