@@ -1,5 +1,9 @@
 package dev.ltm.it;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -48,6 +52,40 @@ final class Parity {
     /** {@link #relErr(float[], float[])} of a scalar. */
     static double relErr(double got, double want) {
         return Math.abs(got - want) / Math.max(Math.abs(want), 1e-30);
+    }
+
+    /** The value {@link #reuseFreedNativeMemory} writes into the native memory it takes back. */
+    static final float POISON = 1000f;
+
+    /**
+     * Runs the garbage collector, then takes back the small blocks of native memory it freed and fills
+     * them with {@link #POISON}, until the returned handle is closed. Call it between a PyTorch forward
+     * pass and its backward pass: a tensor that autograd saved in memory the JVM has given back (what
+     * DJL's Number overloads such as {@code x.mul(0.5f)} leave behind, issue 13) then reads 1000
+     * every time instead of now and then, so the parity tests fail at once rather than once in a
+     * hundred runs under load.
+     */
+    static Held reuseFreedNativeMemory() {
+        for (int i = 0; i < 2; i++) {
+            System.gc();
+            try {
+                Thread.sleep(20); // the JDK's cleaner thread frees a direct buffer after the GC finds it unreachable
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        List<ByteBuffer> held = new ArrayList<>();
+        for (int i = 0; i < 20_000; i++) {
+            ByteBuffer b = ByteBuffer.allocateDirect(4).order(ByteOrder.nativeOrder());
+            b.putFloat(0, POISON);
+            held.add(b);
+        }
+        return held::clear;
+    }
+
+    /** Native memory held until closed. */
+    interface Held extends AutoCloseable {
+        @Override void close();
     }
 
     /** The worst relative error seen per quantity in one test class, printed for the report. */

@@ -39,6 +39,7 @@ final class TorchAdamW {
     void step(float lr) {
         step++;
         double bc1 = 1 - Math.pow(beta1, step), bc2 = 1 - Math.pow(beta2, step);
+        // Outside any gradient collector, nothing here is recorded: DJL's Number overloads are safe (TorchEngine#scalar).
         for (int i = 0; i < params.size(); i++) {
             NDArray p = params.get(i).value(), g = p.getGradient();
             float wd = params.get(i).weightDecay();

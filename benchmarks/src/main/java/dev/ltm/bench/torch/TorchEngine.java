@@ -87,4 +87,23 @@ public final class TorchEngine {
      * direct buffer; through this copy the Torch side depends on nothing but PyTorch.
      */
     public static NDArray owned(NDArray a) { return a.duplicate(); }
+
+    /**
+     * A float32 scalar in memory PyTorch owns, for every op autograd may record: never DJL's Number
+     * overloads there ({@code x.mul(0.5f)}, {@code div}, {@code add}, {@code pow}...). Such an overload
+     * wraps the number in a Java direct buffer and closes it as soon as the op returns, but autograd
+     * keeps the tensor for the backward pass (mul and div save their other operand); once the GC frees
+     * the buffer, the next allocation that reuses the memory changes the saved factor, and the
+     * gradient with it. That was issue 13's rare parity failure, PyTorch's side off under load.
+     */
+    public static NDArray scalar(NDManager m, float value) { return owned(m.create(value)); }
+
+    /** x times s, s through {@link #scalar}. */
+    public static NDArray mul(NDArray x, float s) { return x.mul(scalar(x.getManager(), s)); }
+
+    /** x divided by s, s through {@link #scalar}. */
+    public static NDArray div(NDArray x, float s) { return x.div(scalar(x.getManager(), s)); }
+
+    /** x plus s, s through {@link #scalar}. */
+    public static NDArray add(NDArray x, float s) { return x.add(scalar(x.getManager(), s)); }
 }

@@ -110,7 +110,7 @@ public final class TorchGeneration {
         NDArray qg = q.reshape(nkv, g, hd);                         // [nKv, g, hd]
         NDArray kg = k.reshape(s, nkv, hd).transpose(1, 2, 0);      // [nKv, hd, S]
         NDArray vg = v.reshape(s, nkv, hd).transpose(1, 0, 2);      // [nKv, S, hd]
-        NDArray p = qg.matMul(kg).mul((float) (1.0 / Math.sqrt(hd))).softmax(-1);
+        NDArray p = TorchEngine.mul(qg.matMul(kg), (float) (1.0 / Math.sqrt(hd))).softmax(-1);
         return p.matMul(vg).reshape(1, 1, c.width());
     }
 

@@ -1,5 +1,9 @@
 package dev.ltm.bench.torch;
 
+import static dev.ltm.bench.torch.TorchEngine.add;
+import static dev.ltm.bench.torch.TorchEngine.div;
+import static dev.ltm.bench.torch.TorchEngine.mul;
+
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -36,7 +40,8 @@ import java.util.Map;
  * <p>Memory: every array made here is a copy in memory PyTorch allocated and owns ({@link
  * TorchEngine#owned}); what lives as long as the model (weights, RoPE tables, masks, moments) is
  * taken out of the current {@link NDScope} ({@link #keep}), everything else belongs to the caller's
- * scope, or to the manager where the caller opens none.
+ * scope, or to the manager where the caller opens none. Scalars, too, are PyTorch's ({@link
+ * TorchEngine#scalar}): never DJL's Number overloads, whose buffers the GC frees under autograd.
  */
 public final class TorchLtm {
     private final LtmConfig c;
@@ -171,7 +176,7 @@ public final class TorchLtm {
 
     /** x / sqrt(mean(x^2) + eps) * g over the last axis. */
     public static NDArray rmsNorm(NDArray x, NDArray g, float eps) {
-        return x.div(x.square().mean(new int[] {-1}, true).add(eps).sqrt()).mul(g);
+        return x.div(add(x.square().mean(new int[] {-1}, true), eps).sqrt()).mul(g);
     }
 
     /** w2(silu(w1 a) * w3 a). */
@@ -193,8 +198,8 @@ public final class TorchLtm {
         int t = positions.length, half = headDim / 2;
         float[] p = new float[t];
         for (int i = 0; i < t; i++) p[i] = positions[i];
-        NDArray exponent = m.arange(0f, (float) headDim, 2f, DataType.FLOAT32).div((float) headDim);
-        NDArray freq = TorchEngine.owned(m.create(theta)).pow(exponent).pow(-1f);
+        NDArray exponent = div(m.arange(0f, (float) headDim, 2f, DataType.FLOAT32), headDim);
+        NDArray freq = TorchEngine.scalar(m, theta).pow(exponent).pow(TorchEngine.scalar(m, -1f));
         NDArray angle = TorchEngine.owned(m.create(p, new Shape(t, 1))).mul(freq.reshape(1, half)).reshape(1, t, 1, half);
         return new NDArray[] {angle.cos(), angle.sin()};
     }
@@ -224,7 +229,7 @@ public final class TorchLtm {
         NDArray qg = q.reshape(b, tq, nkv, g, hd).transpose(0, 2, 3, 1, 4);
         NDArray kg = k.transpose(0, 2, 1, 3).reshape(b, nkv, 1, tk, hd);
         NDArray vg = v.transpose(0, 2, 1, 3).reshape(b, nkv, 1, tk, hd);
-        NDArray scores = qg.matMul(kg.transpose(0, 1, 2, 4, 3)).mul((float) (1.0 / Math.sqrt(hd)));
+        NDArray scores = mul(qg.matMul(kg.transpose(0, 1, 2, 4, 3)), (float) (1.0 / Math.sqrt(hd)));
         if (mask != null) scores = scores.add(mask);
         NDArray o = scores.softmax(-1).matMul(vg);
         return o.transpose(0, 3, 1, 2, 4).reshape(b, tq, nh, hd);
@@ -248,24 +253,24 @@ public final class TorchLtm {
 
     /** z = mu + eps * exp(logvar / 2). */
     public static NDArray z(NDArray mu, NDArray logvar, NDArray eps) {
-        return mu.add(eps.mul(logvar.mul(0.5f).exp()));
+        return mu.add(eps.mul(mul(logvar, 0.5f).exp()));
     }
 
     /** KL(N(mu, exp(logvar)) || N(0, I)) of each sequence: [B], from mu and logvar [B, ...]. */
     public static NDArray klPerSequence(NDArray mu, NDArray logvar) {
         long b = mu.getShape().get(0);
         // An explicit row size, as -1 cannot be inferred when N_z = 0 leaves no elements.
-        return klTerms(mu, logvar).reshape(b, mu.size() / b).sum(new int[] {1}).mul(-0.5f);
+        return mul(klTerms(mu, logvar).reshape(b, mu.size() / b).sum(new int[] {1}), -0.5f);
     }
 
     /** KL(q || N(0, I)) summed over the batch. */
     private static NDArray klSum(NDArray mu, NDArray logvar) {
-        return klTerms(mu, logvar).sum().mul(-0.5f);
+        return mul(klTerms(mu, logvar).sum(), -0.5f);
     }
 
     /** The terms of KL = -1/2 sum(1 + logvar - mu^2 - exp(logvar)), elementwise. */
     private static NDArray klTerms(NDArray mu, NDArray logvar) {
-        return logvar.add(1f).sub(mu.square()).sub(logvar.exp());
+        return add(logvar, 1f).sub(mu.square()).sub(logvar.exp());
     }
 
     /** Token NLL summed over each sequence: [B], from logits [B, T, V] and targets [B][T] (negative: not predicted). */
@@ -355,7 +360,7 @@ public final class TorchLtm {
             w.values().forEach(p -> p.setRequiresGradient(true));
             NDArray loss;
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                loss = nllSum(logits(batch.inputs(), z), batch).div((float) batch.tokenCount());
+                loss = div(nllSum(logits(batch.inputs(), z), batch), batch.tokenCount());
                 gc.backward(loss);
             }
             double norm = slow.clipGlobalNorm(trainSettings.clipNorm());
