@@ -462,13 +462,46 @@ public final class Attention {
 
     /**
      * acc[accOff..accOff+hd) += sum_c w[wOff + c] * rows[rowBase + c*rowStride ..+hd) for c in [0, n):
-     * one row of a (weights x rows) product, the accumulator held in a register per vector slice.
+     * one row of a (weights x rows) product, the accumulator held in registers. Four (then two) vector
+     * slices of the row go through the c loop together: one slice alone is a single chain of dependent
+     * FMAs, which waits on the FMA's latency (4 cycles on Zen 3) while two FMA units could each start
+     * one per cycle. Every lane still sums over c in order, so the result is the same to the bit.
      */
     private static void accumulateRows(float[] acc, int accOff, float[] w, int wOff, int n,
                                        float[] rows, int rowBase, int rowStride, int hd) {
         int d = 0;
         if (Simd.ENABLED) {
-            for (int bound = F.loopBound(hd); d < bound; d += F.length()) {
+            int len = F.length();
+            for (; d + 4 * len <= hd; d += 4 * len) {
+                int o = accOff + d;
+                FloatVector a0 = FloatVector.fromArray(F, acc, o), a1 = FloatVector.fromArray(F, acc, o + len);
+                FloatVector a2 = FloatVector.fromArray(F, acc, o + 2 * len), a3 = FloatVector.fromArray(F, acc, o + 3 * len);
+                for (int c = 0; c < n; c++) {
+                    FloatVector x = FloatVector.broadcast(F, w[wOff + c]);
+                    int row = rowBase + c * rowStride + d;
+                    a0 = FloatVector.fromArray(F, rows, row).fma(x, a0);
+                    a1 = FloatVector.fromArray(F, rows, row + len).fma(x, a1);
+                    a2 = FloatVector.fromArray(F, rows, row + 2 * len).fma(x, a2);
+                    a3 = FloatVector.fromArray(F, rows, row + 3 * len).fma(x, a3);
+                }
+                a0.intoArray(acc, o);
+                a1.intoArray(acc, o + len);
+                a2.intoArray(acc, o + 2 * len);
+                a3.intoArray(acc, o + 3 * len);
+            }
+            for (; d + 2 * len <= hd; d += 2 * len) {
+                int o = accOff + d;
+                FloatVector a0 = FloatVector.fromArray(F, acc, o), a1 = FloatVector.fromArray(F, acc, o + len);
+                for (int c = 0; c < n; c++) {
+                    FloatVector x = FloatVector.broadcast(F, w[wOff + c]);
+                    int row = rowBase + c * rowStride + d;
+                    a0 = FloatVector.fromArray(F, rows, row).fma(x, a0);
+                    a1 = FloatVector.fromArray(F, rows, row + len).fma(x, a1);
+                }
+                a0.intoArray(acc, o);
+                a1.intoArray(acc, o + len);
+            }
+            for (int bound = F.loopBound(hd); d < bound; d += len) {
                 FloatVector a = FloatVector.fromArray(F, acc, accOff + d);
                 for (int c = 0; c < n; c++)
                     a = FloatVector.fromArray(F, rows, rowBase + c * rowStride + d).fma(FloatVector.broadcast(F, w[wOff + c]), a);
@@ -497,7 +530,38 @@ public final class Attention {
             int dOff = dstBase + c * dstStride;
             int d = 0;
             if (Simd.ENABLED) {
-                for (int bound = F.loopBound(hd); d < bound; d += F.length()) {
+                // four, then two vector slices at a time: independent FMA chains, as in accumulateRows
+                int len = F.length();
+                for (; d + 4 * len <= hd; d += 4 * len) {
+                    int o = dOff + d;
+                    FloatVector a0 = FloatVector.fromArray(F, dst, o), a1 = FloatVector.fromArray(F, dst, o + len);
+                    FloatVector a2 = FloatVector.fromArray(F, dst, o + 2 * len), a3 = FloatVector.fromArray(F, dst, o + 3 * len);
+                    for (int r = rLo; r < rHi; r++) {
+                        FloatVector x = FloatVector.broadcast(F, w[r * BLOCK_K + c]);
+                        int row = srcBase + r * srcStride + d;
+                        a0 = FloatVector.fromArray(F, src, row).fma(x, a0);
+                        a1 = FloatVector.fromArray(F, src, row + len).fma(x, a1);
+                        a2 = FloatVector.fromArray(F, src, row + 2 * len).fma(x, a2);
+                        a3 = FloatVector.fromArray(F, src, row + 3 * len).fma(x, a3);
+                    }
+                    a0.intoArray(dst, o);
+                    a1.intoArray(dst, o + len);
+                    a2.intoArray(dst, o + 2 * len);
+                    a3.intoArray(dst, o + 3 * len);
+                }
+                for (; d + 2 * len <= hd; d += 2 * len) {
+                    int o = dOff + d;
+                    FloatVector a0 = FloatVector.fromArray(F, dst, o), a1 = FloatVector.fromArray(F, dst, o + len);
+                    for (int r = rLo; r < rHi; r++) {
+                        FloatVector x = FloatVector.broadcast(F, w[r * BLOCK_K + c]);
+                        int row = srcBase + r * srcStride + d;
+                        a0 = FloatVector.fromArray(F, src, row).fma(x, a0);
+                        a1 = FloatVector.fromArray(F, src, row + len).fma(x, a1);
+                    }
+                    a0.intoArray(dst, o);
+                    a1.intoArray(dst, o + len);
+                }
+                for (int bound = F.loopBound(hd); d < bound; d += len) {
                     FloatVector a = FloatVector.fromArray(F, dst, dOff + d);
                     for (int r = rLo; r < rHi; r++)
                         a = FloatVector.fromArray(F, src, srcBase + r * srcStride + d).fma(FloatVector.broadcast(F, w[r * BLOCK_K + c]), a);
