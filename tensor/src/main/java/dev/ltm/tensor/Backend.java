@@ -58,6 +58,15 @@ public interface Backend {
     /** Elementwise {@code a * mul + add}. */
     Tensor affine(Tensor a, float mul, float add);
 
+    /**
+     * silu's backward: g * s (1 + a (1 - s)) with s = sigmoid(a), elementwise (a and g of one shape).
+     * This default composes it from the ops above; a backend may fuse it into one pass, to the same bits.
+     */
+    default Tensor siluBackward(Tensor a, Tensor g) {
+        Tensor s = unary(UnaryOp.SIGMOID, a);
+        return g.mul(s.mul(a.mul(s.affine(-1f, 1f)).affine(1f, 1f)));
+    }
+
     /** Sum of all elements as a rank-0 tensor of this backend (the CPU accumulates in double). */
     Tensor sumAll(Tensor a);
 

@@ -281,4 +281,23 @@ class TensorOpsTest {
         double mean = a.sumAll() / 100;
         assertThat(mean).isBetween(-0.4, 0.4);
     }
+
+    @Test
+    void fusedSiluBackwardEqualsTheComposedOpsToTheBit() {
+        // Sizes below and above the parallel grain, with and without a vector tail.
+        for (int n : new int[] {1, 7, 16, 333, 70_001, 262_147}) {
+            Tensor a = Tensor.randn(rng, 0, 3, n), g = rand(n);
+            Tensor fused = CpuBackend.INSTANCE.siluBackward(a, g);
+            Tensor s = a.map(UnaryOp.SIGMOID);
+            Tensor composed = g.mul(s.mul(a.mul(s.affine(-1f, 1f)).affine(1f, 1f)));
+            assertThat(fused.data()).as("n = " + n).containsExactly(composed.data());
+            // and against the derivative in double: g * s (1 + a (1 - s))
+            double[] want = new double[n];
+            for (int i = 0; i < n; i++) {
+                double x = a.data()[i], sig = 1 / (1 + Math.exp(-x));
+                want[i] = g.data()[i] * sig * (1 + x * (1 - sig));
+            }
+            assertThat(relErr(fused.data(), want)).as("n = " + n).isLessThan(1e-5);
+        }
+    }
 }
