@@ -1,6 +1,7 @@
 package dev.ltm.bench;
 
 import dev.ltm.optim.FastFitter;
+import dev.ltm.optim.Flops;
 import dev.ltm.tensor.Rng;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -97,7 +98,7 @@ final class ScalingBench implements Runnable {
         double[] tFastMs = null;
         for (int a = 0; a < axes.size(); a++) {
             Axis axis = axes.get(a);
-            double[] ms = best[a], x = new double[ms.length], cost = new double[ms.length];
+            double[] ms = best[a], x = new double[ms.length], cost = new double[ms.length], flops = new double[ms.length];
             for (int i = 0; i < ms.length; i++) {
                 int v = axis.values()[i];
                 LtmFixture.Size s = axis.size().apply(v);
@@ -105,11 +106,14 @@ final class ScalingBench implements Runnable {
                 x[i] = v;
                 cost[i] = (double) s.layers() * t * ((double) s.seqLen() * s.seqLen() * s.width()
                         + (double) s.seqLen() * s.latents() * s.width() + (double) s.seqLen() * s.width() * s.width());
-                System.out.printf(Locale.ROOT, "  %s=%d: %.2f ms%n", axis.name(), v, ms[i]);
+                // What this fit computes, counted exactly: the prefix once, T_fast steps past it, the bound's forward.
+                flops[i] = new Flops(fixtures.get(a)[i].config(), s.seqLen()).fit(t);
+                System.out.printf(Locale.ROOT, "  %s=%d: %.2f ms, %.1f GFLOP/s%n", axis.name(), v, ms[i],
+                        flops[i] * s.batch() / (ms[i] * 1e6));
             }
-            Fit measured = logLogFit(x, ms), expected = logLogFit(x, cost);
-            lines.add(String.format(Locale.ROOT, "scaling %s: exponent %.2f expected %.2f R^2 %.3f",
-                    axis.name(), measured.slope(), expected.slope(), measured.r2()));
+            Fit measured = logLogFit(x, ms), expected = logLogFit(x, cost), counted = logLogFit(x, flops);
+            lines.add(String.format(Locale.ROOT, "scaling %s: exponent %.2f expected %.2f R^2 %.3f; FLOP count of this fit %.2f",
+                    axis.name(), measured.slope(), expected.slope(), measured.r2(), counted.slope()));
             if (axis.name().equals("T_fast")) tFastMs = ms;
         }
         Path png = plot(axes.getFirst().values(), tFastMs);
