@@ -158,9 +158,7 @@ class ModelParityTest {
                 out.put(Quantity.of("logits from prefix"), tLogits.toFloatArray());
                 out.put(Quantity.of("NELBO"), nelbo.toFloatArray());
                 if (cfg.latentCount() > 0) {
-                    try (Parity.Held _ = Parity.reuseFreedNativeMemory()) {
-                        gc.backward(nelbo.sum());
-                    }
+                    Parity.backward(gc, nelbo.sum());
                     out.put(Quantity.of("d/dmu"), tMu.getGradient().toFloatArray());
                     out.put(Quantity.of("d/dlogvar"), tLogvar.getGradient().toFloatArray());
                 }
@@ -171,9 +169,7 @@ class ModelParityTest {
                 NDArray nll = TorchLtm.nllPerSequence(m, torch.logits(batch.inputs(), z), batch.targets());
                 NDArray loss = TorchEngine.div(nll.sum(), batch.tokenCount());
                 out.put(Quantity.of("slow loss"), new float[] {loss.getFloat()});
-                try (Parity.Held _ = Parity.reuseFreedNativeMemory()) {
-                    gc.backward(loss);
-                }
+                Parity.backward(gc, loss);
                 w.forEach((name, a) -> out.put(new Quantity("d/dweight", name), a.getGradient().toFloatArray()));
             }
         }
@@ -275,9 +271,7 @@ class ModelParityTest {
                 NDArray zFixed = z == null ? null : fresh(m, z);
                 NDArray loss = TorchEngine.div(TorchLtm.nllPerSequence(m, torch.logits(batch.inputs(), zFixed), batch.targets())
                         .sum(), batch.tokenCount());
-                try (Parity.Held _ = Parity.reuseFreedNativeMemory()) {
-                    gc.backward(loss);
-                }
+                Parity.backward(gc, loss);
                 out.put(Quantity.of("step slow loss"), new float[] {loss.getFloat()});
                 w.forEach((name, a) -> grads.put(name, fresh(m, a.getGradient())));
             }
@@ -315,9 +309,7 @@ class ModelParityTest {
                 logvar.setRequiresGradient(true);
                 NDArray logits = torch.logits(batch.inputs(), TorchLtm.z(mu, logvar, eps));
                 NDArray loss = TorchLtm.nllPerSequence(m, logits, batch.targets()).add(TorchLtm.klPerSequence(mu, logvar)).sum();
-                try (Parity.Held _ = Parity.reuseFreedNativeMemory()) {
-                    gc.backward(loss);
-                }
+                Parity.backward(gc, loss);
                 gMu = fresh(m, mu.getGradient());
                 gLogvar = fresh(m, logvar.getGradient());
             }

@@ -1,5 +1,7 @@
 package dev.ltm.it;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.training.GradientCollector;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -65,7 +67,7 @@ final class Parity {
      * every time instead of now and then, so the parity tests fail at once rather than once in a
      * hundred runs under load.
      */
-    static Held reuseFreedNativeMemory() {
+    private static Held reuseFreedNativeMemory() {
         for (int i = 0; i < 2; i++) {
             System.gc();
             try {
@@ -84,8 +86,15 @@ final class Parity {
     }
 
     /** Native memory held until closed. */
-    interface Held extends AutoCloseable {
+    private interface Held extends AutoCloseable {
         @Override void close();
+    }
+
+    /** PyTorch's backward pass of {@code loss}, run while {@link #reuseFreedNativeMemory} holds the freed memory. */
+    static void backward(GradientCollector gc, NDArray loss) {
+        try (Held _ = reuseFreedNativeMemory()) {
+            gc.backward(loss);
+        }
     }
 
     /** The worst relative error seen per quantity in one test class, printed for the report. */
