@@ -462,13 +462,39 @@ public final class Attention {
 
     /**
      * acc[accOff..accOff+hd) += sum_c w[wOff + c] * rows[rowBase + c*rowStride ..+hd) for c in [0, n):
-     * one row of a (weights x rows) product, the accumulator held in registers. Four (then two) vector
-     * slices of the row go through the c loop together: one slice alone is a single chain of dependent
-     * FMAs, which waits on the FMA's latency (4 cycles on Zen 3) while two FMA units could each start
-     * one per cycle. Every lane still sums over c in order, so the result is the same to the bit.
+     * one row of a (weights x rows) product.
      */
     private static void accumulateRows(float[] acc, int accOff, float[] w, int wOff, int n,
                                        float[] rows, int rowBase, int rowStride, int hd) {
+        accumulate(acc, accOff, w, wOff, 1, n, rows, rowBase, rowStride, hd);
+    }
+
+    /**
+     * For each key column c of a [rows, BLOCK_K] tile w: dst row c += sum_r w[r, c] * src row r,
+     * summing only the rows whose visible range [lo[r], hi[r]) holds c.
+     */
+    private static void accumulateColumns(float[] dst, int dstBase, int dstStride, float[] w, int n,
+                                          int rows, int[] lo, int[] hi,
+                                          float[] src, int srcBase, int srcStride, int hd) {
+        for (int c = 0; c < n; c++) {
+            int rLo = 0, rHi = rows;
+            while (rLo < rows && !(lo[rLo] <= c && c < hi[rLo])) rLo++;
+            while (rHi > rLo && !(lo[rHi - 1] <= c && c < hi[rHi - 1])) rHi--;
+            if (rLo >= rHi) continue;
+            accumulate(dst, dstBase + c * dstStride, w, rLo * BLOCK_K + c, BLOCK_K, rHi - rLo,
+                    src, srcBase + rLo * srcStride, srcStride, hd);
+        }
+    }
+
+    /**
+     * acc[accOff..accOff+hd) += sum_c w[wOff + c*wStride] * rows[rowBase + c*rowStride ..+hd) for c in
+     * [0, n), the accumulator held in registers. Four (then two) vector slices of the row go through the
+     * c loop together: one slice alone is a single chain of dependent FMAs, which waits on the FMA's
+     * latency (4 cycles on Zen 3) while two FMA units could each start one per cycle. Every lane still
+     * sums over c in order, so the result does not depend on how the slices are grouped.
+     */
+    private static void accumulate(float[] acc, int accOff, float[] w, int wOff, int wStride, int n,
+                                   float[] rows, int rowBase, int rowStride, int hd) {
         int d = 0;
         if (Simd.ENABLED) {
             int len = F.length();
@@ -477,7 +503,7 @@ public final class Attention {
                 FloatVector a0 = FloatVector.fromArray(F, acc, o), a1 = FloatVector.fromArray(F, acc, o + len);
                 FloatVector a2 = FloatVector.fromArray(F, acc, o + 2 * len), a3 = FloatVector.fromArray(F, acc, o + 3 * len);
                 for (int c = 0; c < n; c++) {
-                    FloatVector x = FloatVector.broadcast(F, w[wOff + c]);
+                    FloatVector x = FloatVector.broadcast(F, w[wOff + c * wStride]);
                     int row = rowBase + c * rowStride + d;
                     a0 = FloatVector.fromArray(F, rows, row).fma(x, a0);
                     a1 = FloatVector.fromArray(F, rows, row + len).fma(x, a1);
@@ -493,7 +519,7 @@ public final class Attention {
                 int o = accOff + d;
                 FloatVector a0 = FloatVector.fromArray(F, acc, o), a1 = FloatVector.fromArray(F, acc, o + len);
                 for (int c = 0; c < n; c++) {
-                    FloatVector x = FloatVector.broadcast(F, w[wOff + c]);
+                    FloatVector x = FloatVector.broadcast(F, w[wOff + c * wStride]);
                     int row = rowBase + c * rowStride + d;
                     a0 = FloatVector.fromArray(F, rows, row).fma(x, a0);
                     a1 = FloatVector.fromArray(F, rows, row + len).fma(x, a1);
@@ -504,75 +530,14 @@ public final class Attention {
             for (int bound = F.loopBound(hd); d < bound; d += len) {
                 FloatVector a = FloatVector.fromArray(F, acc, accOff + d);
                 for (int c = 0; c < n; c++)
-                    a = FloatVector.fromArray(F, rows, rowBase + c * rowStride + d).fma(FloatVector.broadcast(F, w[wOff + c]), a);
+                    a = FloatVector.fromArray(F, rows, rowBase + c * rowStride + d).fma(FloatVector.broadcast(F, w[wOff + c * wStride]), a);
                 a.intoArray(acc, accOff + d);
             }
         }
         for (; d < hd; d++) {
             float a = acc[accOff + d];
-            for (int c = 0; c < n; c++) a += w[wOff + c] * rows[rowBase + c * rowStride + d];
+            for (int c = 0; c < n; c++) a += w[wOff + c * wStride] * rows[rowBase + c * rowStride + d];
             acc[accOff + d] = a;
-        }
-    }
-
-    /**
-     * For each key column c of a [rows, BLOCK_K] tile w: dst row c += sum_r w[r, c] * src row r,
-     * summing only the rows whose visible range [lo[r], hi[r]) holds c.
-     */
-    private static void accumulateColumns(float[] dst, int dstBase, int dstStride, float[] w, int n,
-                                          int rows, int[] lo, int[] hi,
-                                          float[] src, int srcBase, int srcStride, int hd) {
-        for (int c = 0; c < n; c++) {
-            int rLo = 0, rHi = rows;
-            while (rLo < rows && !(lo[rLo] <= c && c < hi[rLo])) rLo++;
-            while (rHi > rLo && !(lo[rHi - 1] <= c && c < hi[rHi - 1])) rHi--;
-            if (rLo >= rHi) continue;
-            int dOff = dstBase + c * dstStride;
-            int d = 0;
-            if (Simd.ENABLED) {
-                // four, then two vector slices at a time: independent FMA chains, as in accumulateRows
-                int len = F.length();
-                for (; d + 4 * len <= hd; d += 4 * len) {
-                    int o = dOff + d;
-                    FloatVector a0 = FloatVector.fromArray(F, dst, o), a1 = FloatVector.fromArray(F, dst, o + len);
-                    FloatVector a2 = FloatVector.fromArray(F, dst, o + 2 * len), a3 = FloatVector.fromArray(F, dst, o + 3 * len);
-                    for (int r = rLo; r < rHi; r++) {
-                        FloatVector x = FloatVector.broadcast(F, w[r * BLOCK_K + c]);
-                        int row = srcBase + r * srcStride + d;
-                        a0 = FloatVector.fromArray(F, src, row).fma(x, a0);
-                        a1 = FloatVector.fromArray(F, src, row + len).fma(x, a1);
-                        a2 = FloatVector.fromArray(F, src, row + 2 * len).fma(x, a2);
-                        a3 = FloatVector.fromArray(F, src, row + 3 * len).fma(x, a3);
-                    }
-                    a0.intoArray(dst, o);
-                    a1.intoArray(dst, o + len);
-                    a2.intoArray(dst, o + 2 * len);
-                    a3.intoArray(dst, o + 3 * len);
-                }
-                for (; d + 2 * len <= hd; d += 2 * len) {
-                    int o = dOff + d;
-                    FloatVector a0 = FloatVector.fromArray(F, dst, o), a1 = FloatVector.fromArray(F, dst, o + len);
-                    for (int r = rLo; r < rHi; r++) {
-                        FloatVector x = FloatVector.broadcast(F, w[r * BLOCK_K + c]);
-                        int row = srcBase + r * srcStride + d;
-                        a0 = FloatVector.fromArray(F, src, row).fma(x, a0);
-                        a1 = FloatVector.fromArray(F, src, row + len).fma(x, a1);
-                    }
-                    a0.intoArray(dst, o);
-                    a1.intoArray(dst, o + len);
-                }
-                for (int bound = F.loopBound(hd); d < bound; d += len) {
-                    FloatVector a = FloatVector.fromArray(F, dst, dOff + d);
-                    for (int r = rLo; r < rHi; r++)
-                        a = FloatVector.fromArray(F, src, srcBase + r * srcStride + d).fma(FloatVector.broadcast(F, w[r * BLOCK_K + c]), a);
-                    a.intoArray(dst, dOff + d);
-                }
-            }
-            for (; d < hd; d++) {
-                float a = dst[dOff + d];
-                for (int r = rLo; r < rHi; r++) a += w[r * BLOCK_K + c] * src[srcBase + r * srcStride + d];
-                dst[dOff + d] = a;
-            }
         }
     }
 
