@@ -1,10 +1,12 @@
 package dev.ltm.bench;
 
 import dev.ltm.model.Generator;
+import dev.ltm.model.LatentThoughtModel;
 import dev.ltm.model.Sampling;
 import dev.ltm.optim.DualRateTrainer;
 import dev.ltm.optim.FastFitter;
 import dev.ltm.tensor.Rng;
+import dev.ltm.tensor.Tensor;
 import java.util.Locale;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -33,6 +35,8 @@ final class ProfileBench implements Runnable {
     @Option(names = "--vocab", defaultValue = "258", description = "vocabulary (default ${DEFAULT-VALUE}).") int vocab;
     @Option(names = "--warmup", defaultValue = "3", description = "untimed calls first (default ${DEFAULT-VALUE}).") int warmup;
     @Option(names = "--calls", defaultValue = "5", description = "timed calls (default ${DEFAULT-VALUE}).") int calls;
+    @Option(names = "--ops", description = "also time every backend op on the clock and print, per call, each op's ms,"
+            + " share, calls and mean us (matmuls by shape, with GFLOP/s).") boolean ops;
 
     private static final long SEED = 20260101L;
 
@@ -45,28 +49,34 @@ final class ProfileBench implements Runnable {
         }
         LtmFixture.Size size = new LtmFixture.Size(vocab, width, layers, heads, latents, seqLen, batch);
         LtmFixture fx = LtmFixture.of(size, SEED);
+        TimedBackend timed = ops ? new TimedBackend() : null;
         Runnable body = switch (what) {
             case "fit" -> {
-                FastFitter fitter = new FastFitter(fx.model(), FastFitter.Settings.defaults().withSteps(tFast));
+                FastFitter fitter = new FastFitter(on(timed, fx.model()), FastFitter.Settings.defaults().withSteps(tFast));
                 yield () -> fitter.fit(fx.batch(), new Rng(SEED));
             }
             case "train" -> {
-                DualRateTrainer trainer = new DualRateTrainer(fx.model(),
+                DualRateTrainer trainer = new DualRateTrainer(on(timed, fx.model()),
                         DualRateTrainer.Settings.defaults(2, 1000, SEED).withFast(FastFitter.Settings.defaults().withSteps(tFast)));
                 yield () -> trainer.step(fx.batch());
             }
             default -> {
                 GenerationWorkload g = GenerationWorkload.of(size, tFast, SEED);
-                Generator gen = new Generator(g.fixture().model());
-                yield () -> gen.generate(g.prompt(), g.z(), g.newTokens(), GenerationWorkload.SAMPLING, new Rng(SEED), -1);
+                Generator gen = new Generator(on(timed, g.fixture().model()));
+                Tensor z = timed == null ? g.z() : g.z().to(timed);
+                yield () -> gen.generate(g.prompt(), z, g.newTokens(), GenerationWorkload.SAMPLING, new Rng(SEED), -1);
             }
         };
         for (int i = 0; i < warmup; i++) body.run();
+        if (timed != null) timed.reset();
         long t0 = System.nanoTime();
         for (int i = 0; i < calls; i++) body.run();
         double ms = (System.nanoTime() - t0) / 1e6 / calls;
         System.out.printf(Locale.ROOT, "profile %s %s T_fast=%d: %.2f ms per call (mean of %d after %d warm-up)%n",
                 what, size,
                 tFast, ms, calls, warmup);
+        if (timed != null) System.out.print(timed.table(calls, ms));
     }
+
+    private static LatentThoughtModel on(TimedBackend timed, LatentThoughtModel model) { return timed == null ? model : model.to(timed); }
 }

