@@ -45,6 +45,13 @@ public final class Gemm {
     static final int NC = 1024;
     /** Below this many multiply-adds the packing costs more than it saves. */
     static final long SMALL = 32 * 1024;
+    /**
+     * Below this many multiply-adds one thread runs the blocked product: handing half to a pool worker
+     * costs tens of microseconds (waking it), and on Zen 3, timed alternately, two threads were slower
+     * up to 64x64x64 (17-28 against 23-41 GFLOP/s at 32x64x64), even around 128x64x64, and faster from
+     * 256x64x64 (47 against 35-41).
+     */
+    static final long PARALLEL_WORK = 1 << 19;
 
     private Gemm() {}
 
@@ -73,7 +80,8 @@ public final class Gemm {
             sgemmFewRows(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate, threads);
             return;
         }
-        sgemmParallel(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate, threads, Simd.ENABLED);
+        sgemmParallel(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate,
+                (long) m * n * k < PARALLEL_WORK ? 1 : threads, Simd.ENABLED);
     }
 
     /** Up to this many rows of C, B is read in place: packing B for one row (a decoding step) cost 7 times the product. */
