@@ -92,6 +92,22 @@ public final class Ops {
         }, a);
     }
 
+    /**
+     * SwiGLU's gate silu(a) * b (a and b of one shape), one op forward and one backward, where silu
+     * then mul were two ops and four passes over the elements back: the same values.
+     */
+    public static Var swiglu(Var a, Var b) {
+        if (!a.shape().equals(b.shape())) {
+            throw new IllegalArgumentException("swiglu: shapes " + a.shape() + " and " + b.shape() + " differ");
+        }
+        Backend be = a.value().backend();
+        return Var.op("swiglu", be.swiglu(a.value(), b.value()), g -> {
+            Tensor[] d = be.swigluBackward(a.value(), b.value(), g);
+            if (a.requiresGrad()) a.accumulate(d[0]);
+            if (b.requiresGrad()) b.accumulate(d[1]);
+        }, a, b);
+    }
+
     // ---- reductions -------------------------------------------------------------------------
 
     /** Sum of all elements, as a rank-0 tensor. */

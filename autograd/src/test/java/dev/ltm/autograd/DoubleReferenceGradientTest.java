@@ -142,6 +142,26 @@ class DoubleReferenceGradientTest {
         unary("log [9]", 1, v -> Ops.log(v[0]), positive(0.5, 9));
         unary("square [6]", 2, v -> Ops.square(v[0]), rand(6));
         unary("silu [2,9]", 3, v -> Ops.silu(v[0]), rand(2, 9));
+        check("swiglu [2,9]", DoubleReferenceGradientTest::swiglu, DoubleReferenceGradientTest::swigluBackward,
+                v -> Ops.swiglu(v[0], v[1]), rand(2, 9), rand(2, 9));
+    }
+
+    /** silu(a) * b in double. */
+    private static double[] swiglu(double[][] x) {
+        double[] y = new double[x[0].length];
+        for (int i = 0; i < y.length; i++) y[i] = x[0][i] / (1 + Math.exp(-x[0][i])) * x[1][i];
+        return y;
+    }
+
+    /** da = dy b s (1 + a (1 - s)), db = dy silu(a), s = sigmoid(a). */
+    private static double[][] swigluBackward(double[][] x, double[] dy) {
+        double[] da = new double[dy.length], db = new double[dy.length];
+        for (int i = 0; i < dy.length; i++) {
+            double a = x[0][i], s = 1 / (1 + Math.exp(-a));
+            da[i] = dy[i] * x[1][i] * s * (1 + a * (1 - s));
+            db[i] = dy[i] * a * s;
+        }
+        return new double[][] {da, db};
     }
 
     private static double[] affine(double[] x) {

@@ -37,6 +37,13 @@ class GradientRulesTest {
         check("log", v -> Ops.log(v[0]), rand(9).map(UnaryOp.ABS).affine(1, 0.5f));
         check("square", v -> Ops.square(v[0]), rand(6));
         check("silu", v -> Ops.silu(v[0]), rand(2, 9));
+        check("swiglu", v -> Ops.swiglu(v[0], v[1]), rand(2, 9), rand(2, 9));
+    }
+
+    @Test
+    void swigluNamesMismatchedShapes() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Ops.swiglu(Var.param(rand(2, 9)), Var.param(rand(9))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("swiglu: shapes [2, 9] and [9] differ");
     }
 
     @Test

@@ -110,6 +110,13 @@ final class TimedBackend implements Backend {
 
     @Override public Tensor siluBackward(Tensor a, Tensor g) { return ours("siluBackward", () -> CPU.siluBackward(a, g)); }
 
+    @Override public Tensor swiglu(Tensor a, Tensor b) { return ours("swiglu", () -> CPU.swiglu(a, b)); }
+
+    @Override public Tensor[] swigluBackward(Tensor a, Tensor b, Tensor g) {
+        Tensor[] d = timed("swigluBackward", 0, () -> CPU.swigluBackward(a, b, g));
+        return new Tensor[] {ours(d[0]), ours(d[1])};
+    }
+
     @Override public Tensor sumAll(Tensor a) { return ours("sumAll", () -> CPU.sumAll(a)); }
 
     @Override public Tensor sumTo(Tensor a, Shape target) { return ours("sumTo", () -> CPU.sumTo(a, target)); }

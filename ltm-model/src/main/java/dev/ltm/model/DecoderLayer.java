@@ -3,11 +3,10 @@ package dev.ltm.model;
 import static dev.ltm.autograd.Ops.add;
 import static dev.ltm.autograd.Ops.attention;
 import static dev.ltm.autograd.Ops.linear;
-import static dev.ltm.autograd.Ops.mul;
 import static dev.ltm.autograd.Ops.reshape;
 import static dev.ltm.autograd.Ops.rmsNorm;
 import static dev.ltm.autograd.Ops.rope;
-import static dev.ltm.autograd.Ops.silu;
+import static dev.ltm.autograd.Ops.swiglu;
 
 import dev.ltm.autograd.Var;
 import dev.ltm.tensor.AttentionMask;
@@ -88,7 +87,7 @@ final class DecoderLayer {
     /** out = h + SwiGLU(RMSNorm(h)), SwiGLU(a) = w2(silu(w1 a) * w3 a). */
     Var feedForwardBlock(Params p, Var h) {
         Var a = norm(p, names.ffnNorm(), h);
-        return add(h, linear(mul(silu(linear(a, p.get(names.w1()))), linear(a, p.get(names.w3()))), p.get(names.w2())));
+        return add(h, linear(swiglu(linear(a, p.get(names.w1())), linear(a, p.get(names.w3()))), p.get(names.w2())));
     }
 
     /** Merges heads o [B, T, nH, hd] to [B, T, H] and applies the output weight {@code wo} [H, H]. */

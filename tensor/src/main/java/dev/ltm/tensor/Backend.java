@@ -67,6 +67,20 @@ public interface Backend {
         return g.mul(s.mul(a.mul(s.affine(-1f, 1f)).affine(1f, 1f)));
     }
 
+    /**
+     * SwiGLU's gate, silu(a) * b, elementwise (a and b of one shape). This default composes it; a backend
+     * may fuse it into one pass, to the same bits.
+     */
+    default Tensor swiglu(Tensor a, Tensor b) { return unary(UnaryOp.SILU, a).mul(b); }
+
+    /**
+     * Backward of {@link #swiglu} for the upstream gradient g: {da, db} with db = g * silu(a) and
+     * da = {@link #siluBackward}(a, g * b). This default composes it; a backend may fuse it, to the same bits.
+     */
+    default Tensor[] swigluBackward(Tensor a, Tensor b, Tensor g) {
+        return new Tensor[] {siluBackward(a, g.mul(b)), g.mul(unary(UnaryOp.SILU, a))};
+    }
+
     /** Sum of all elements as a rank-0 tensor of this backend (the CPU accumulates in double). */
     Tensor sumAll(Tensor a);
 

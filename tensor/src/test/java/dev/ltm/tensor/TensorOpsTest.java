@@ -300,4 +300,27 @@ class TensorOpsTest {
             assertThat(relErr(fused.data(), want)).as("n = " + n).isLessThan(1e-5);
         }
     }
+
+    @Test
+    void fusedSwigluAndItsBackwardEqualTheComposedOpsBitForBit() {
+        Rng rng = new Rng(41);
+        // Sizes below and above the parallel grain, with and without a vector tail.
+        for (int n : new int[] {1, 7, 16, 333, 70_001, 262_147}) {
+            Tensor a = Tensor.randn(rng, 0, 3, n), b = Tensor.randn(rng, 0, 1, n), g = rand(n);
+            Tensor fused = CpuBackend.INSTANCE.swiglu(a, b);
+            assertThat(fused.data()).as("forward, n = " + n).containsExactly(a.silu().mul(b).data());
+            Tensor[] d = CpuBackend.INSTANCE.swigluBackward(a, b, g);
+            assertThat(d[0].data()).as("da, n = " + n).containsExactly(CpuBackend.INSTANCE.siluBackward(a, g.mul(b)).data());
+            assertThat(d[1].data()).as("db, n = " + n).containsExactly(g.mul(a.silu()).data());
+            // and against the derivatives in double: db = g silu(a), da = g b s (1 + a (1 - s))
+            double[] wantA = new double[n], wantB = new double[n];
+            for (int i = 0; i < n; i++) {
+                double x = a.data()[i], sig = 1 / (1 + Math.exp(-x));
+                wantB[i] = g.data()[i] * x * sig;
+                wantA[i] = g.data()[i] * b.data()[i] * sig * (1 + x * (1 - sig));
+            }
+            assertThat(relErr(d[0].data(), wantA)).as("da, n = " + n).isLessThan(1e-5);
+            assertThat(relErr(d[1].data(), wantB)).as("db, n = " + n).isLessThan(1e-5);
+        }
+    }
 }
