@@ -157,9 +157,7 @@ public final class CpuBackend implements Backend {
     @Override
     public Tensor siluBackward(Tensor a, Tensor g) {
         if (!a.shape().equals(g.shape())) return Backend.super.siluBackward(a, g);
-        Tensor out = Tensor.zeros(a.shape());
-        float[] x = a.data(), gd = g.data(), o = out.data();
-        parallelChunks(x.length, (lo, hi) -> {
+        return fused(a, g, (x, gd, o, lo, hi) -> {
             int i = lo;
             if (Simd.ENABLED) {
                 int len = Simd.F.length();
@@ -176,7 +174,6 @@ public final class CpuBackend implements Backend {
                 o[i] = gd[i] * (sig * ((x[i] * (sig * -1f + 1f)) * 1f + 1f));
             }
         });
-        return out;
     }
 
     /**
@@ -186,9 +183,7 @@ public final class CpuBackend implements Backend {
     @Override
     public Tensor swiglu(Tensor a, Tensor b) {
         if (!a.shape().equals(b.shape())) return Backend.super.swiglu(a, b);
-        Tensor out = Tensor.zeros(a.shape());
-        float[] x = a.data(), y = b.data(), o = out.data();
-        parallelChunks(x.length, (lo, hi) -> {
+        return fused(a, b, (x, y, o, lo, hi) -> {
             int i = lo;
             if (Simd.ENABLED) {
                 for (int len = Simd.F.length(); i + len <= hi; i += len) {
@@ -198,6 +193,16 @@ public final class CpuBackend implements Backend {
             }
             for (; i < hi; i++) o[i] = UnaryOp.SILU.apply(x[i]) * y[i];
         });
+    }
+
+    /** The body of a fused elementwise op of two same-shape inputs: fills o[lo, hi) from x and y. */
+    private interface FusedBody { void run(float[] x, float[] y, float[] o, int lo, int hi); }
+
+    /** A new tensor of a's shape filled by {@code body}, the elements chunked over the threads as {@link #unary} chunks them. */
+    private static Tensor fused(Tensor a, Tensor b, FusedBody body) {
+        Tensor out = Tensor.zeros(a.shape());
+        float[] x = a.data(), y = b.data(), o = out.data();
+        parallelChunks(x.length, (lo, hi) -> body.run(x, y, o, lo, hi));
         return out;
     }
 
