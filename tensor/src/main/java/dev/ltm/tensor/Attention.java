@@ -477,8 +477,8 @@ public final class Attention {
 
     /**
      * The largest of x[off..off+n) (-infinity when n is 0), with Math.max's rules, so exact whatever
-     * the order: a vector of running maxima, then its lanes. One scalar chain of Math.max, which is a
-     * compare-and-blend sequence rather than one instruction, cost about as much as a row's scores.
+     * the order: a vector of running maxima, then its lanes, instead of one scalar chain of Math.max
+     * (a compare-and-blend sequence per element, each waiting on the one before).
      */
     static float max(float[] x, int off, int n) {
         int c = 0;
@@ -640,14 +640,10 @@ public final class Attention {
             a0.intoArray(acc, o0 + d); a1.intoArray(acc, o1 + d);
             a2.intoArray(acc, o2 + d); a3.intoArray(acc, o3 + d);
         }
-        for (; d < hd; d++) {
-            int[] offs = {o0, o1, o2, o3}, ws = {w0, w1, w2, w3};
-            for (int e = 0; e < 4; e++) {
-                float a = acc[offs[e] + d];
-                for (int c = 0; c < n; c++) a += w[ws[e] + c * wStride] * rows[rowBase + c * rowStride + d];
-                acc[offs[e] + d] = a;
-            }
-        }
+        accumulateScalar(acc, o0, w, w0, wStride, n, rows, rowBase, rowStride, d, hd);
+        accumulateScalar(acc, o1, w, w1, wStride, n, rows, rowBase, rowStride, d, hd);
+        accumulateScalar(acc, o2, w, w2, wStride, n, rows, rowBase, rowStride, d, hd);
+        accumulateScalar(acc, o3, w, w3, wStride, n, rows, rowBase, rowStride, d, hd);
     }
 
     /**
@@ -698,7 +694,16 @@ public final class Attention {
                 a.intoArray(acc, accOff + d);
             }
         }
-        for (; d < hd; d++) {
+        accumulateScalar(acc, accOff, w, wOff, wStride, n, rows, rowBase, rowStride, d, hd);
+    }
+
+    /**
+     * {@link #accumulate}'s elements [from, hd) in plain Java: the scalar path, and the tail past the
+     * last whole vector (the same for one target as for each of {@link #accumulate4}'s four).
+     */
+    private static void accumulateScalar(float[] acc, int accOff, float[] w, int wOff, int wStride, int n,
+                                         float[] rows, int rowBase, int rowStride, int from, int hd) {
+        for (int d = from; d < hd; d++) {
             float a = acc[accOff + d];
             for (int c = 0; c < n; c++) a += w[wOff + c * wStride] * rows[rowBase + c * rowStride + d];
             acc[accOff + d] = a;
