@@ -1,7 +1,15 @@
 package dev.ltm.bench;
 
+import dev.ltm.bench.jmh.FastFitGridBenchmark;
+import dev.ltm.model.LtmConfig;
+import dev.ltm.optim.Flops;
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
+import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.RunnerException;
 import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
@@ -13,7 +21,9 @@ import picocli.CommandLine.Parameters;
 
 /**
  * {@code bench jmh [regex] [-p name=v1,v2 ...] [--quick]}: runs the JMH benchmarks of this module
- * whose names match the regex, optionally overriding their parameters.
+ * whose names match the regex, optionally overriding their parameters. When the run includes
+ * {@link FastFitGridBenchmark}, it ends with one line per axis of that grid: the log-log exponent of
+ * the measured time beside those of the exact FLOP count and of spec section 4's formula.
  */
 @Command(name = "jmh", mixinStandardHelpOptions = true,
         description = "Runs the JMH benchmarks (in a forked JVM with the Vector API) matching a regex.")
@@ -38,10 +48,58 @@ final class JmhBench implements Runnable {
             options.warmupIterations(1).warmupTime(TimeValue.seconds(1))
                     .measurementIterations(3).measurementTime(TimeValue.seconds(1));
         }
+        Collection<RunResult> results;
         try {
-            new Runner(options.build()).run();
+            results = new Runner(options.build()).run();
         } catch (RunnerException e) {
             throw new IllegalStateException("bench jmh: " + e.getMessage(), e);
         }
+        Map<String, Double> grid = new TreeMap<>();
+        for (RunResult r : results) {
+            if (r.getParams().getBenchmark().endsWith(FastFitGridBenchmark.class.getSimpleName() + ".fit")) {
+                grid.put(r.getParams().getParam("point"), r.getPrimaryResult().getScore());
+            }
+        }
+        gridExponents(grid).forEach(System.out::println);
+    }
+
+    /**
+     * For each axis of {@link FastFitGridBenchmark} with at least two measured values (the base counts
+     * on every axis): the fitted exponent of ms per fit, the FLOP count's and the formula's, and R^2.
+     */
+    static List<String> gridExponents(Map<String, Double> msByPoint) {
+        List<String> lines = new ArrayList<>();
+        FastFitGridBenchmark.Point base = FastFitGridBenchmark.Point.of("base");
+        for (String axis : List.of("T_fast", "L", "N", "H")) {
+            Map<Integer, Double> ms = new TreeMap<>();
+            Map<Integer, FastFitGridBenchmark.Point> points = new TreeMap<>();
+            msByPoint.forEach((name, score) -> {
+                FastFitGridBenchmark.Point p = FastFitGridBenchmark.Point.of(name);
+                if (p.axis().equals(axis) || p.axis().equals("base")) {
+                    ms.put(p.valueOn(axis), score);
+                    points.put(p.valueOn(axis), p);
+                }
+            });
+            if (ms.size() < 2) continue;
+            double[] x = new double[ms.size()], y = new double[ms.size()], flops = new double[ms.size()], formula = new double[ms.size()];
+            int i = 0;
+            for (Map.Entry<Integer, FastFitGridBenchmark.Point> e : points.entrySet()) {
+                FastFitGridBenchmark.Point p = e.getValue();
+                LtmFixture.Size s = p.size();
+                LtmConfig config = LtmConfig.builder().vocabSize(s.vocab()).width(s.width()).layers(s.layers()).heads(s.heads())
+                        .latentCount(s.latents()).maxSeqLen(s.seqLen()).build();
+                x[i] = e.getKey();
+                y[i] = ms.get(e.getKey());
+                flops[i] = new Flops(config, s.seqLen()).fit(p.tFast());
+                formula[i] = ScalingBench.formulaCost(s, p.tFast());
+                i++;
+            }
+            ScalingBench.Fit measured = ScalingBench.logLogFit(x, y);
+            lines.add(String.format(Locale.ROOT,
+                    "jmh grid %s %d..%d: exponent %.2f R^2 %.3f; FLOP count %.2f; section 4 formula %.2f (base %s T_fast=%d)",
+                    axis, (int) x[0], (int) x[x.length - 1], measured.slope(), measured.r2(),
+                    ScalingBench.logLogFit(x, flops).slope(), ScalingBench.logLogFit(x, formula).slope(), base.size(), base.tFast()));
+        }
+        return lines;
     }
 }

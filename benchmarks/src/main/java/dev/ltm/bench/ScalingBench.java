@@ -104,8 +104,7 @@ final class ScalingBench implements Runnable {
                 LtmFixture.Size s = axis.size().apply(v);
                 int t = axis.tFast().apply(v);
                 x[i] = v;
-                cost[i] = (double) s.layers() * t * ((double) s.seqLen() * s.seqLen() * s.width()
-                        + (double) s.seqLen() * s.latents() * s.width() + (double) s.seqLen() * s.width() * s.width());
+                cost[i] = formulaCost(s, t);
                 // What this fit computes, counted exactly: the prefix once, T_fast steps past it, the bound's forward.
                 flops[i] = new Flops(fixtures.get(a)[i].config(), s.seqLen()).fit(t);
                 System.out.printf(Locale.ROOT, "  %s=%d: %.2f ms, %.1f GFLOP/s%n", axis.name(), v, ms[i],
@@ -119,6 +118,12 @@ final class ScalingBench implements Runnable {
         Path png = plot(axes.getFirst().values(), tFastMs);
         lines.forEach(System.out::println);
         System.out.println("scaling plot (fast-fit time vs T_fast): " + png.toAbsolutePath());
+    }
+
+    /** Spec section 4's cost of a fast fit, L * T_fast * (N^2 H + N N_z H + N H^2), constants left out. */
+    static double formulaCost(LtmFixture.Size s, int tFast) {
+        double n = s.seqLen(), h = s.width();
+        return (double) s.layers() * tFast * (n * n * h + n * s.latents() * h + n * h * h);
     }
 
     private static LtmFixture.Size size(int layers, int width, int seqLen, int latents) {
