@@ -511,24 +511,32 @@ public final class Attention {
         for (; d < n; d++) dst[dOff + d] += src[sOff + d];
     }
 
-    /** s[off..off+n) = exp(s - shift); returns their sum. */
+    /**
+     * s[off..off+n) = exp(s - shift); returns their sum. The sum is a second pass over the row (in
+     * L1) rather than an accumulator in the exp loop: with {@link Simd#exp} inlined, C2 reached its
+     * node limit and called {@link Simd#sumLanes} out of line, boxing the accumulator on every call.
+     */
     private static float expShifted(float[] s, int off, int n, float shift) {
+        int c = 0;
+        if (Simd.ENABLED) {
+            for (int bound = F.loopBound(n); c < bound; c += F.length()) {
+                Simd.exp(FloatVector.fromArray(F, s, off + c).sub(shift)).intoArray(s, off + c);
+            }
+        }
+        for (; c < n; c++) s[off + c] = (float) Math.exp(s[off + c] - shift);
+        return sumInOrder(s, off, n);
+    }
+
+    /** x[off] + ... + x[off+n-1]: lane-wise vector sums, their lanes by {@link Simd#sumLanes}, then the tail in order. */
+    private static float sumInOrder(float[] x, int off, int n) {
         int c = 0;
         float sum = 0f;
         if (Simd.ENABLED) {
             FloatVector acc = FloatVector.zero(F);
-            for (int bound = F.loopBound(n); c < bound; c += F.length()) {
-                FloatVector e = Simd.exp(FloatVector.fromArray(F, s, off + c).sub(shift));
-                e.intoArray(s, off + c);
-                acc = acc.add(e);
-            }
+            for (int bound = F.loopBound(n); c < bound; c += F.length()) acc = acc.add(FloatVector.fromArray(F, x, off + c));
             sum = Simd.sumLanes(acc);
         }
-        for (; c < n; c++) {
-            float e = (float) Math.exp(s[off + c] - shift);
-            s[off + c] = e;
-            sum += e;
-        }
+        for (; c < n; c++) sum += x[off + c];
         return sum;
     }
 

@@ -2,6 +2,7 @@ package dev.ltm.tensor;
 
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShuffle;
 
 /**
  * The reference backend: kernels on heap float arrays, vectorised with the Vector API where it
@@ -342,14 +343,40 @@ public final class CpuBackend implements Backend {
         parallelChunks((long) rows * h, rows, (lo, hi) -> {
             for (int r = lo; r < hi; r++) {
                 int off = r * h;
-                double ss = 0;
-                for (int i = 0; i < h; i++) ss += (double) xs[off + i] * xs[off + i];
-                float s = (float) (1 / Math.sqrt(ss / h + eps));
+                float s = (float) (1 / Math.sqrt(dot(xs, off, xs, off, null, 0, h) / h + eps));
                 rstd[r] = s;
-                for (int i = 0; i < h; i++) o[off + i] = xs[off + i] * s * gs[i];
+                int i = 0;
+                if (Simd.ENABLED) {
+                    for (int len = Simd.F.length(); i + len <= h; i += len) {
+                        FloatVector.fromArray(Simd.F, xs, off + i).mul(s).mul(FloatVector.fromArray(Simd.F, gs, i)).intoArray(o, off + i);
+                    }
+                }
+                for (; i < h; i++) o[off + i] = xs[off + i] * s * gs[i];
             }
         });
         return out;
+    }
+
+    /**
+     * The sum over i < n of a[aOff+i] b[bOff+i] (times c[cOff+i] when c is not null) in float: products
+     * accumulated lane by lane, the lanes summed by {@link Simd#sumLanes}, then the tail in order. One row
+     * of RMSNorm; a single double accumulator, as before, was a chain of dependent adds (about 4 cycles
+     * an element) that took most of the op's time.
+     */
+    private static double dot(float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int n) {
+        int i = 0;
+        float sum = 0f;
+        if (Simd.ENABLED) {
+            FloatVector acc = FloatVector.zero(Simd.F);
+            for (int len = Simd.F.length(); i + len <= n; i += len) {
+                FloatVector p = FloatVector.fromArray(Simd.F, a, aOff + i).mul(FloatVector.fromArray(Simd.F, b, bOff + i));
+                if (c != null) p = p.mul(FloatVector.fromArray(Simd.F, c, cOff + i));
+                acc = acc.add(p);
+            }
+            sum = Simd.sumLanes(acc);
+        }
+        for (; i < n; i++) sum += c == null ? a[aOff + i] * b[bOff + i] : a[aOff + i] * b[bOff + i] * c[cOff + i];
+        return sum;
     }
 
     @Override
@@ -362,10 +389,15 @@ public final class CpuBackend implements Backend {
             for (int r = lo; r < hi; r++) {
                 int off = r * h;
                 float s = rstd[r];
-                double dot = 0;
-                for (int i = 0; i < h; i++) dot += (double) gs[i] * d[off + i] * xs[off + i];
-                float c = (float) (dot * s * s * s / h);
-                for (int i = 0; i < h; i++) o[off + i] = s * gs[i] * d[off + i] - c * xs[off + i];
+                float c = (float) (dot(gs, 0, d, off, xs, off, h) * s * s * s / h);
+                int i = 0;
+                if (Simd.ENABLED) {
+                    for (int len = Simd.F.length(); i + len <= h; i += len) {
+                        FloatVector.fromArray(Simd.F, gs, i).mul(s).mul(FloatVector.fromArray(Simd.F, d, off + i))
+                                .sub(FloatVector.fromArray(Simd.F, xs, off + i).mul(c)).intoArray(o, off + i);
+                    }
+                }
+                for (; i < h; i++) o[off + i] = s * gs[i] * d[off + i] - c * xs[off + i];
             }
         });
         if (dg != null) {
@@ -373,7 +405,15 @@ public final class CpuBackend implements Backend {
             for (int r = 0; r < rows; r++) {
                 int off = r * h;
                 float s = rstd[r];
-                for (int i = 0; i < h; i++) dgs[i] += d[off + i] * xs[off + i] * s;
+                int i = 0;
+                if (Simd.ENABLED) {
+                    for (int len = Simd.F.length(); i + len <= h; i += len) {
+                        FloatVector.fromArray(Simd.F, dgs, i)
+                                .add(FloatVector.fromArray(Simd.F, d, off + i).mul(FloatVector.fromArray(Simd.F, xs, off + i)).mul(s))
+                                .intoArray(dgs, i);
+                    }
+                }
+                for (; i < h; i++) dgs[i] += d[off + i] * xs[off + i] * s;
             }
         }
         return dx;
@@ -406,6 +446,9 @@ public final class CpuBackend implements Backend {
 
     // ---- RoPE: x [B, T, nH, hd], interleaved pairs ------------------------------------------
 
+    /** Swaps the two lanes of every pair: (x0, x1, x2, x3, ...) -> (x1, x0, x3, x2, ...). */
+    private static final VectorShuffle<Float> PAIR_SWAP = VectorShuffle.fromOp(Simd.F, i -> i ^ 1);
+
     /** RoPE's cos and sin, kept between calls (per head width and theta). */
     private final RopeTables ropeTables = new RopeTables();
 
@@ -418,7 +461,7 @@ public final class CpuBackend implements Backend {
             maxPosition = Math.max(maxPosition, p);
         }
         RopeTables.Table table = ropeTables.get(hd, theta, maxPosition);
-        float[] cos = table.cos(), sin = table.sin();
+        float[] cos = table.cos(), sin = table.sin(), cosPairs = table.cosPairs(), sinPairs = table.sinPairs();
         float sign = inverse ? -1f : 1f;
         Tensor out = x.copy();
         float[] o = out.data();
@@ -427,7 +470,19 @@ public final class CpuBackend implements Backend {
                 int at = positions[bt % t] * half;
                 for (int h = 0; h < nh; h++) {
                     int off = (bt * nh + h) * hd;
-                    for (int i = 0; i < half; i++) {
+                    // Pairs in whole vectors: o = x * (c, c) + swap(x) * (-s, s), which rounds as the scalar
+                    // x0 c - x1 s and x0 s + x1 c do (negation is exact, addition commutes, no fused multiply-add).
+                    int i = 0;
+                    if (Simd.ENABLED) {
+                        for (int len = Simd.F.length(); 2 * i + len <= 2 * half; i += len / 2) {
+                            FloatVector v = FloatVector.fromArray(Simd.F, o, off + 2 * i);
+                            FloatVector s = FloatVector.fromArray(Simd.F, sinPairs, 2 * (at + i));
+                            if (inverse) s = s.neg();
+                            v.mul(FloatVector.fromArray(Simd.F, cosPairs, 2 * (at + i))).add(v.rearrange(PAIR_SWAP).mul(s))
+                                    .intoArray(o, off + 2 * i);
+                        }
+                    }
+                    for (; i < half; i++) {
                         float c = cos[at + i], s = sign * sin[at + i];
                         float x0 = o[off + 2 * i], x1 = o[off + 2 * i + 1];
                         o[off + 2 * i] = x0 * c - x1 * s;

@@ -9,8 +9,12 @@ import java.util.concurrent.ConcurrentHashMap;
  * Entries are computed by the same formula as before, so the rotation's results are unchanged bit for bit.
  */
 final class RopeTables {
-    /** One table: entry (position p, pair i) at p * half + i, for positions below {@code positions}. */
-    record Table(int positions, float[] cos, float[] sin) {}
+    /**
+     * One table: entry (position p, pair i) at p * half + i, for positions below {@code positions}; and
+     * the same entries laid out as the head's interleaved elements, for a vector rotation: at
+     * p * 2 half + 2i and + 2i + 1, {@code cosPairs} holds cos twice and {@code sinPairs} holds -sin, then sin.
+     */
+    record Table(int positions, float[] cos, float[] sin, float[] cosPairs, float[] sinPairs) {}
 
     private record Key(int headDim, float theta) {}
 
@@ -32,14 +36,19 @@ final class RopeTables {
     static Table build(int headDim, float theta, int positions) {
         int half = headDim / 2;
         float[] cos = new float[positions * half], sin = new float[positions * half];
+        float[] cosPairs = new float[positions * 2 * half], sinPairs = new float[positions * 2 * half];
         for (int i = 0; i < half; i++) {
             float freq = (float) (1.0 / Math.pow(theta, (float) (2 * i) / headDim));
             for (int p = 0; p < positions; p++) {
                 float angle = p * freq;
-                cos[p * half + i] = (float) Math.cos(angle);
-                sin[p * half + i] = (float) Math.sin(angle);
+                int at = p * half + i, pair = 2 * at;
+                cos[at] = (float) Math.cos(angle);
+                sin[at] = (float) Math.sin(angle);
+                cosPairs[pair] = cosPairs[pair + 1] = cos[at];
+                sinPairs[pair] = -sin[at];
+                sinPairs[pair + 1] = sin[at];
             }
         }
-        return new Table(positions, cos, sin);
+        return new Table(positions, cos, sin, cosPairs, sinPairs);
     }
 }

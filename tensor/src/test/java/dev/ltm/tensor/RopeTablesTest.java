@@ -29,7 +29,7 @@ class RopeTablesTest {
     void keptTablesGiveTheSameBitsAsTablesBuiltPerCall() {
         Rng rng = new Rng(3);
         // growing and shrinking position ranges, unordered positions, two head widths and two thetas
-        int[][] cases = {{2, 3, 2, 8}, {1, 5, 3, 4}, {3, 7, 1, 6}, {1, 300, 2, 16}, {2, 2, 2, 8}};
+        int[][] cases = {{2, 3, 2, 8}, {1, 5, 3, 4}, {3, 7, 1, 6}, {1, 300, 2, 16}, {2, 2, 2, 8}, {2, 9, 3, 64}, {1, 6, 2, 20}, {1, 4, 1, 2}};
         for (int[] c : cases) {
             for (float theta : new float[] {10000f, 500f}) {
                 Tensor x = Tensor.zeros(Shape.of(c[0], c[1], c[2], c[3]));
