@@ -115,7 +115,8 @@ public final class Attention {
                     scaleRow(acc, r * hd, hd, corr);
                 }
                 m[r] = mNew;
-                l[r] += expShifted(s, sr, n, mNew);
+                expShifted(s, sr, n, mNew);
+                l[r] += sumInOrder(s, sr, n);
             }
             // acc_i += sum_c p_c v_j
             accumulateSpans(acc, 0, hd, s, 0, BLOCK_K, 1, lo, hi, rows, v, kBase + j0 * kStride, kStride, hd);
@@ -251,13 +252,11 @@ public final class Attention {
                         float lseI = lse[lseBase + i];
                         // p_ij = exp(scale * q_i . k_j - lse_i)
                         if (kT == null) dotRows(q, off, k, kBase + (j0 + lo[r]) * kStride, kStride, nr, hd, scale, p, pr + lo[r]);
-                        for (int c = lo[r]; c < hi[r]; c++) p[pr + c] -= lseI;
-                        expInPlace(p, pr + lo[r], nr);
+                        expShifted(p, pr + lo[r], nr, lseI);
                         if (needDs) {
                             // ds_ij = p_ij (dOut_i . v_j - D_i), times scale for dq and dk
                             if (vT == null) dotRows(dOut, off, v, kBase + (j0 + lo[r]) * kStride, kStride, nr, hd, 1f, ds, pr + lo[r]);
-                            for (int c = lo[r]; c < hi[r]; c++)
-                                ds[pr + c] = scale * p[pr + c] * (ds[pr + c] - dRow[r]);
+                            scoreGradients(ds, p, pr + lo[r], nr, scale, dRow[r]);
                         }
                     }
                     // dv_j += sum_i p_ij dOut_i ; dk_j += sum_i ds_ij q_i, over the rows that see key j
@@ -512,11 +511,11 @@ public final class Attention {
     }
 
     /**
-     * s[off..off+n) = exp(s - shift); returns their sum. The sum is a second pass over the row (in
-     * L1) rather than an accumulator in the exp loop: with {@link Simd#exp} inlined, C2 reached its
-     * node limit and called {@link Simd#sumLanes} out of line, boxing the accumulator on every call.
+     * s[off..off+n) = exp(s - shift). Callers that need the sum take it by {@link #sumInOrder}: an
+     * accumulator in this loop, with {@link Simd#exp} inlined, took C2 to its node limit, and it then
+     * called {@link Simd#sumLanes} out of line, boxing the accumulator on every call.
      */
-    private static float expShifted(float[] s, int off, int n, float shift) {
+    private static void expShifted(float[] s, int off, int n, float shift) {
         int c = 0;
         if (Simd.ENABLED) {
             for (int bound = F.loopBound(n); c < bound; c += F.length()) {
@@ -524,7 +523,18 @@ public final class Attention {
             }
         }
         for (; c < n; c++) s[off + c] = (float) Math.exp(s[off + c] - shift);
-        return sumInOrder(s, off, n);
+    }
+
+    /** ds[off..off+n) = scale * p * (ds - dI), rounded as written, lane by lane. */
+    private static void scoreGradients(float[] ds, float[] p, int off, int n, float scale, float dI) {
+        int c = 0;
+        if (Simd.ENABLED) {
+            for (int bound = F.loopBound(n); c < bound; c += F.length()) {
+                FloatVector.fromArray(F, p, off + c).mul(scale).mul(FloatVector.fromArray(F, ds, off + c).sub(dI))
+                        .intoArray(ds, off + c);
+            }
+        }
+        for (; c < n; c++) ds[off + c] = scale * p[off + c] * (ds[off + c] - dI);
     }
 
     /** x[off] + ... + x[off+n-1]: lane-wise vector sums, their lanes by {@link Simd#sumLanes}, then the tail in order. */
@@ -538,15 +548,6 @@ public final class Attention {
         }
         for (; c < n; c++) sum += x[off + c];
         return sum;
-    }
-
-    /** x[off..off+n) = exp(x). */
-    private static void expInPlace(float[] x, int off, int n) {
-        int c = 0;
-        if (Simd.ENABLED)
-            for (int bound = F.loopBound(n); c < bound; c += F.length())
-                Simd.exp(FloatVector.fromArray(F, x, off + c)).intoArray(x, off + c);
-        for (; c < n; c++) x[off + c] = (float) Math.exp(x[off + c]);
     }
 
     /**

@@ -22,8 +22,9 @@ public final class Simd {
      * Butterfly shuffles i -> i ^ step for step = 1, 2, 4, ..., 32 (up to 2048-bit vectors), each its own
      * constant, so that C2 sees the shuffle it rearranges by: a loop over a list of them boxed the vector
      * at every step (attention's forward allocated 24 MB per call that way, 13 MB with constants). Where
-     * a caller does not inline the reduction, its vector argument is still boxed once per call (seen in
-     * Attention.expShifted). Steps of L or more are never used.
+     * a caller does not inline the reduction, its vector argument is still boxed once per call: C2 stops
+     * inlining at its node limit, which a caller that also inlines {@link #exp} can reach (Attention.expShifted
+     * did, and now sums in a separate small method). Steps of L or more are never used.
      */
     private static final VectorShuffle<Float> X1 = butterfly(1), X2 = butterfly(2), X4 = butterfly(4), X8 = butterfly(8),
             X16 = butterfly(16), X32 = butterfly(32);
