@@ -49,9 +49,12 @@ public final class Gemm {
      * Below this many multiply-adds one thread runs the blocked product: handing half to a pool worker
      * costs tens of microseconds (waking it), and on Zen 3, timed alternately, two threads were slower
      * up to 64x64x64 (17-28 against 23-41 GFLOP/s at 32x64x64), even around 128x64x64, and faster from
-     * 256x64x64 (47 against 35-41).
+     * 256x64x64 (47 against 35-41) when timed alone. Inside a fit the worker has gone idle between
+     * products, and a higher bar paid: at {@code bench scaling}'s base (products of 128x64x64 to
+     * 128x64x192), five alternated runs gave 16.0-19.6 ms per fit (median 16.3) with 2^21 against
+     * 18.8-24.4 (median 22.1) with 2^19; 2^20 (19.1, 26.0) and 2^22 (20.9, 16.9) were no better.
      */
-    static final long PARALLEL_WORK = 1 << 19;
+    static final long PARALLEL_WORK = 1L << 21;
 
     private Gemm() {}
 
