@@ -65,7 +65,8 @@ final class JmhBench implements Runnable {
 
     /**
      * For each axis of {@link FastFitGridBenchmark} with at least two measured values (the base counts
-     * on every axis): the fitted exponent of ms per fit, the FLOP count's and the formula's, and R^2.
+     * on every axis): the fitted exponent of ms per fit, the FLOP count's and the formula's, R^2, and the
+     * GFLOP/s of each point in the axis's order (flat where the engine keeps pace with the work).
      */
     static List<String> gridExponents(Map<String, Double> msByPoint) {
         List<String> lines = new ArrayList<>();
@@ -82,6 +83,7 @@ final class JmhBench implements Runnable {
             });
             if (ms.size() < 2) continue;
             double[] x = new double[ms.size()], y = new double[ms.size()], flops = new double[ms.size()], formula = new double[ms.size()];
+            StringBuilder rates = new StringBuilder();
             int i = 0;
             for (Map.Entry<Integer, FastFitGridBenchmark.Point> e : points.entrySet()) {
                 FastFitGridBenchmark.Point p = e.getValue();
@@ -92,13 +94,14 @@ final class JmhBench implements Runnable {
                 y[i] = ms.get(e.getKey());
                 flops[i] = new Flops(config, s.seqLen()).fit(p.tFast());
                 formula[i] = ScalingBench.formulaCost(s, p.tFast());
+                rates.append(i == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.1f", flops[i] * s.batch() / (y[i] * 1e6)));
                 i++;
             }
             ScalingBench.Fit measured = ScalingBench.logLogFit(x, y);
             lines.add(String.format(Locale.ROOT,
-                    "jmh grid %s %d..%d: exponent %.2f R^2 %.3f; FLOP count %.2f; section 4 formula %.2f (base %s T_fast=%d)",
+                    "jmh grid %s %d..%d: exponent %.2f R^2 %.3f; FLOP count %.2f; section 4 formula %.2f; GFLOP/s %s (base %s T_fast=%d)",
                     axis, (int) x[0], (int) x[x.length - 1], measured.slope(), measured.r2(),
-                    ScalingBench.logLogFit(x, flops).slope(), ScalingBench.logLogFit(x, formula).slope(), base.size(), base.tFast()));
+                    ScalingBench.logLogFit(x, flops).slope(), ScalingBench.logLogFit(x, formula).slope(), rates, base.size(), base.tFast()));
         }
         return lines;
     }
