@@ -1,7 +1,6 @@
 package dev.ltm.bench;
 
 import dev.ltm.bench.jmh.FastFitGridBenchmark;
-import dev.ltm.model.LtmConfig;
 import dev.ltm.optim.Flops;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -88,11 +87,9 @@ final class JmhBench implements Runnable {
             for (Map.Entry<Integer, FastFitGridBenchmark.Point> e : points.entrySet()) {
                 FastFitGridBenchmark.Point p = e.getValue();
                 LtmFixture.Size s = p.size();
-                LtmConfig config = LtmConfig.builder().vocabSize(s.vocab()).width(s.width()).layers(s.layers()).heads(s.heads())
-                        .latentCount(s.latents()).maxSeqLen(s.seqLen()).build();
                 x[i] = e.getKey();
                 y[i] = ms.get(e.getKey());
-                flops[i] = new Flops(config, s.seqLen()).fit(p.tFast());
+                flops[i] = new Flops(s.config(), s.seqLen()).fit(p.tFast());
                 formula[i] = ScalingBench.formulaCost(s, p.tFast());
                 rates.append(i == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.1f", flops[i] * s.batch() / (y[i] * 1e6)));
                 i++;

@@ -13,6 +13,12 @@ public record LtmFixture(LtmConfig config, LatentThoughtModel model, TokenBatch 
 
     /** The sizes a benchmark varies: vocabulary V, width H, layers L, heads, N_z, N, batch B. */
     public record Size(int vocab, int width, int layers, int heads, int latents, int seqLen, int batch) {
+        /** The model config of these sizes: full causal attention, maxSeqLen = N. */
+        public LtmConfig config() {
+            return LtmConfig.builder().vocabSize(vocab).width(width).layers(layers).heads(heads)
+                    .latentCount(latents).maxSeqLen(seqLen).build();
+        }
+
         @Override public String toString() {
             return "V=" + vocab + " H=" + width + " L=" + layers + " heads=" + heads + " N_z=" + latents + " N=" + seqLen + " B=" + batch;
         }
@@ -20,8 +26,7 @@ public record LtmFixture(LtmConfig config, LatentThoughtModel model, TokenBatch 
 
     /** Builds the model (spec init) and B sequences of N+1 uniform random tokens, all from {@code seed}. */
     public static LtmFixture of(Size s, long seed) {
-        LtmConfig config = LtmConfig.builder().vocabSize(s.vocab()).width(s.width()).layers(s.layers()).heads(s.heads())
-                .latentCount(s.latents()).maxSeqLen(s.seqLen()).build();
+        LtmConfig config = s.config();
         Rng rng = new Rng(seed);
         LatentThoughtModel model = new LatentThoughtModel(config, rng);
         int[][] seqs = new int[s.batch()][s.seqLen() + 1];

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import dev.ltm.bench.jmh.FastFitGridBenchmark;
-import dev.ltm.model.LtmConfig;
 import dev.ltm.optim.Flops;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -42,9 +41,7 @@ class JmhGridTest {
         for (String name : FastFitGridBenchmark.POINTS) {
             FastFitGridBenchmark.Point p = FastFitGridBenchmark.Point.of(name);
             LtmFixture.Size s = p.size();
-            LtmConfig c = LtmConfig.builder().vocabSize(s.vocab()).width(s.width()).layers(s.layers()).heads(s.heads())
-                    .latentCount(s.latents()).maxSeqLen(s.seqLen()).build();
-            flopTimes.put(name, new Flops(c, s.seqLen()).fit(p.tFast()) / 1e8);
+            flopTimes.put(name, new Flops(s.config(), s.seqLen()).fit(p.tFast()) / 1e8);
             // time proportional to the value of the axis the point moves
             doubling.put(name, p.axis().equals("base") ? 100.0 : 100.0 * p.value() / defaultOn(p.axis()));
         }
