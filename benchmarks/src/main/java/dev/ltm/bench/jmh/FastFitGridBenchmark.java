@@ -19,12 +19,13 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * A whole fast fit on the larger base grid: one axis at a time around L=2, H=256, 4 heads, N=256,
- * N_z=8, T_fast=4, batch 2, vocabulary 32 (the small vocabulary keeps the head, which spec section 4's
- * formula leaves out, a small fixed cost). {@code bench scaling} varies the same axes around a base
- * sixteen times cheaper (H=64, N=64), where fixed per-op costs flatten the N and H slopes; at this base
- * a fit takes about a second, so that the FLOP-proportional work dominates. {@code bench jmh FastFitGrid}
- * runs the nine points (a few minutes) and prints, per axis, the fitted log-log exponent beside the
- * exponent of the exact FLOP count and of section 4's formula (see {@link dev.ltm.bench.JmhBench}).
+ * N_z=8, T_fast=4, batch 8, vocabulary 32 (the small vocabulary keeps the head, which spec section 4's
+ * formula leaves out, a small fixed cost). {@code bench scaling} varies the same axes around a base with
+ * 1/235 of the work (H=64, N=64, batch 2), where fixed per-op costs flatten the N and H slopes. Here a
+ * fit takes about a second and its matmuls have 1024 to 4096 rows, so the engine's GFLOP/s are nearly
+ * flat over the grid (batch 2 left them rising with N and H). {@code bench jmh FastFitGrid} runs the
+ * nine points (about 3 minutes) and prints, per axis, the fitted log-log exponent beside the exponent
+ * of the exact FLOP count and of section 4's formula (see {@link dev.ltm.bench.JmhBench}).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -34,7 +35,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
 public class FastFitGridBenchmark {
     /** The base point. */
-    public static final int L = 2, H = 256, HEADS = 4, N = 256, NZ = 8, T_FAST = 4, BATCH = 2, VOCAB = 32;
+    public static final int L = 2, H = 256, HEADS = 4, N = 256, NZ = 8, T_FAST = 4, BATCH = 8, VOCAB = 32;
 
     /** Every point of the grid, as {@link #point} names it: the base, then one axis changed per point. */
     public static final List<String> POINTS = List.of(
