@@ -71,24 +71,22 @@ final class JmhBench implements Runnable {
         List<String> lines = new ArrayList<>();
         FastFitGridBenchmark.Point base = FastFitGridBenchmark.Point.of("base");
         for (String axis : List.of("T_fast", "L", "N", "H")) {
-            Map<Integer, Double> ms = new TreeMap<>();
-            Map<Integer, FastFitGridBenchmark.Point> points = new TreeMap<>();
-            msByPoint.forEach((name, score) -> {
+            // the points on this axis (and the base) by their value on it
+            Map<Integer, String> names = new TreeMap<>();
+            for (String name : msByPoint.keySet()) {
                 FastFitGridBenchmark.Point p = FastFitGridBenchmark.Point.of(name);
-                if (p.axis().equals(axis) || p.axis().equals("base")) {
-                    ms.put(p.valueOn(axis), score);
-                    points.put(p.valueOn(axis), p);
-                }
-            });
-            if (ms.size() < 2) continue;
-            double[] x = new double[ms.size()], y = new double[ms.size()], flops = new double[ms.size()], formula = new double[ms.size()];
+                if (p.axis().equals(axis) || p.axis().equals("base")) names.put(p.valueOn(axis), name);
+            }
+            int n = names.size();
+            if (n < 2) continue;
+            double[] x = new double[n], y = new double[n], flops = new double[n], formula = new double[n];
             StringBuilder rates = new StringBuilder();
             int i = 0;
-            for (Map.Entry<Integer, FastFitGridBenchmark.Point> e : points.entrySet()) {
-                FastFitGridBenchmark.Point p = e.getValue();
+            for (Map.Entry<Integer, String> e : names.entrySet()) {
+                FastFitGridBenchmark.Point p = FastFitGridBenchmark.Point.of(e.getValue());
                 LtmFixture.Size s = p.size();
                 x[i] = e.getKey();
-                y[i] = ms.get(e.getKey());
+                y[i] = msByPoint.get(e.getValue());
                 flops[i] = new Flops(s.config(), s.seqLen()).fit(p.tFast());
                 formula[i] = ScalingBench.formulaCost(s, p.tFast());
                 rates.append(i == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.1f", flops[i] * s.batch() / (y[i] * 1e6)));

@@ -461,7 +461,7 @@ public final class CpuBackend implements Backend {
             maxPosition = Math.max(maxPosition, p);
         }
         RopeTables.Table table = ropeTables.get(hd, theta, maxPosition);
-        float[] cos = table.cos(), sin = table.sin(), cosPairs = table.cosPairs(), sinPairs = table.sinPairs();
+        float[] cosPairs = table.cosPairs(), sinPairs = table.sinPairs();
         float sign = inverse ? -1f : 1f;
         Tensor out = x.copy();
         float[] o = out.data();
@@ -483,7 +483,7 @@ public final class CpuBackend implements Backend {
                         }
                     }
                     for (; i < half; i++) {
-                        float c = cos[at + i], s = sign * sin[at + i];
+                        float c = cosPairs[2 * (at + i)], s = sign * sinPairs[2 * (at + i) + 1];
                         float x0 = o[off + 2 * i], x1 = o[off + 2 * i + 1];
                         o[off + 2 * i] = x0 * c - x1 * s;
                         o[off + 2 * i + 1] = x0 * s + x1 * c;

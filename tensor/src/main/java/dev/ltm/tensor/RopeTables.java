@@ -10,11 +10,11 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class RopeTables {
     /**
-     * One table: entry (position p, pair i) at p * half + i, for positions below {@code positions}; and
-     * the same entries laid out as the head's interleaved elements, for a vector rotation: at
-     * p * 2 half + 2i and + 2i + 1, {@code cosPairs} holds cos twice and {@code sinPairs} holds -sin, then sin.
+     * One table, for positions below {@code positions}, laid out as the head's interleaved elements so
+     * that a vector rotation reads it straight: for position p and pair i, at p * 2 half + 2i and
+     * + 2i + 1, {@code cosPairs} holds cos twice and {@code sinPairs} holds -sin, then sin.
      */
-    record Table(int positions, float[] cos, float[] sin, float[] cosPairs, float[] sinPairs) {}
+    record Table(int positions, float[] cosPairs, float[] sinPairs) {}
 
     private record Key(int headDim, float theta) {}
 
@@ -35,20 +35,17 @@ final class RopeTables {
     /** The entries, computed as the reference implementations compute them (frequencies in float32). */
     static Table build(int headDim, float theta, int positions) {
         int half = headDim / 2;
-        float[] cos = new float[positions * half], sin = new float[positions * half];
         float[] cosPairs = new float[positions * 2 * half], sinPairs = new float[positions * 2 * half];
         for (int i = 0; i < half; i++) {
             float freq = (float) (1.0 / Math.pow(theta, (float) (2 * i) / headDim));
             for (int p = 0; p < positions; p++) {
-                float angle = p * freq;
-                int at = p * half + i, pair = 2 * at;
-                cos[at] = (float) Math.cos(angle);
-                sin[at] = (float) Math.sin(angle);
-                cosPairs[pair] = cosPairs[pair + 1] = cos[at];
-                sinPairs[pair] = -sin[at];
-                sinPairs[pair + 1] = sin[at];
+                float angle = p * freq, cos = (float) Math.cos(angle), sin = (float) Math.sin(angle);
+                int pair = 2 * (p * half + i);
+                cosPairs[pair] = cosPairs[pair + 1] = cos;
+                sinPairs[pair] = -sin;
+                sinPairs[pair + 1] = sin;
             }
         }
-        return new Table(positions, cos, sin, cosPairs, sinPairs);
+        return new Table(positions, cosPairs, sinPairs);
     }
 }
