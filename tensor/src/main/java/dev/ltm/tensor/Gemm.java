@@ -87,6 +87,15 @@ public final class Gemm {
                 (long) m * n * k < PARALLEL_WORK ? 1 : threads, Simd.ENABLED);
     }
 
+    /**
+     * Up to this many NR-wide slivers of C's columns, op(A) stored as rows (not transposed) is read where it
+     * lies ({@link #kernelRows}) instead of packed: packing copies every element of A once, and only as many
+     * slivers re-read it. Alternated on Zen 3, 2048 x n x k: in place 41 against 32 GFLOP/s at n=64, k=64 (two
+     * threads; 55 against 48 on one), 57 against 50 at n=64, k=192, 71 against 66 at n=128, k=256 (one thread);
+     * from n=192 (12 slivers) even, and 2-3% slower at n=256 and 704, where the packed block's one stream wins.
+     */
+    static final int IN_PLACE_SLIVERS = 8;
+
     /** Up to this many rows of C, B is read in place: packing B for one row (a decoding step) cost 7 times the product. */
     static final int FEW_ROWS = MR;
 
@@ -213,7 +222,8 @@ public final class Gemm {
     private static void blocked(boolean transA, boolean transB, int m, int n, int k,
                                 float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                                 float[] c, int cOff, int ldc, boolean accumulate, boolean simd, int kcMax, GemmWorkspace ws) {
-        float[] pa = ws.pa(roundUp(Math.min(m, MC), MR) * kcMax);
+        boolean inPlace = simd && !transA && n <= IN_PLACE_SLIVERS * NR;
+        float[] pa = inPlace ? null : ws.pa(roundUp(Math.min(m, MC), MR) * kcMax);
         float[] pb = ws.pb(roundUp(Math.min(n, NC), NR) * kcMax);
         float[] edge = ws.edge;
         for (int jc = 0; jc < n; jc += NC) {
@@ -224,18 +234,25 @@ public final class Gemm {
                 packB(transB, b, bOff, ldb, pc, kc, jc, nc, pb);
                 for (int ic = 0; ic < m; ic += MC) {
                     int mc = Math.min(MC, m - ic);
-                    packA(transA, a, aOff, lda, ic, mc, pc, kc, pa);
+                    if (!inPlace) packA(transA, a, aOff, lda, ic, mc, pc, kc, pa);
                     for (int jr = 0; jr < nc; jr += NR) {
                         int nr = Math.min(NR, nc - jr);
                         for (int ir = 0; ir < mc; ir += MR) {
                             int mr = Math.min(MR, mc - ir);
                             int ci = cOff + (ic + ir) * ldc + jc + jr;
+                            // in place: row r of the tile starts at a0 + r * lda (rows past m repeat the first; their results are dropped)
+                            int a0 = aOff + (ic + ir) * lda + pc;
                             if (mr == MR && nr == NR) {
-                                if (simd) kernel(kc, pa, ir * kc, pb, jr * kc, c, ci, ldc, add);
+                                if (inPlace) kernelRows(kc, a, a0, a0 + lda, a0 + 2 * lda, a0 + 3 * lda, pb, jr * kc, c, ci, ldc, add);
+                                else if (simd) kernel(kc, pa, ir * kc, pb, jr * kc, c, ci, ldc, add);
                                 else kernelScalar(kc, pa, ir * kc, pb, jr * kc, c, ci, ldc, add);
                             } else {
                                 // Edge tile: compute the full padded tile aside, write back the valid part.
-                                if (simd) kernel(kc, pa, ir * kc, pb, jr * kc, edge, 0, NR, false);
+                                if (inPlace) {
+                                    int r1 = mr > 1 ? a0 + lda : a0, r2 = mr > 2 ? a0 + 2 * lda : a0, r3 = mr > 3 ? a0 + 3 * lda : a0;
+                                    kernelRows(kc, a, a0, r1, r2, r3, pb, jr * kc, edge, 0, NR, false);
+                                }
+                                else if (simd) kernel(kc, pa, ir * kc, pb, jr * kc, edge, 0, NR, false);
                                 else kernelScalar(kc, pa, ir * kc, pb, jr * kc, edge, 0, NR, false);
                                 for (int r = 0; r < mr; r++) {
                                     int row = ci + r * ldc;
@@ -328,6 +345,42 @@ public final class Gemm {
             x = FloatVector.broadcast(F, pa[ap + 2]);
             c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
             x = FloatVector.broadcast(F, pa[ap + 3]);
+            c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
+        }
+        int r1 = co + ldc, r2 = co + 2 * ldc, r3 = co + 3 * ldc;
+        if (add) {
+            c00 = c00.add(FloatVector.fromArray(F, c, co)); c01 = c01.add(FloatVector.fromArray(F, c, co + L));
+            c10 = c10.add(FloatVector.fromArray(F, c, r1)); c11 = c11.add(FloatVector.fromArray(F, c, r1 + L));
+            c20 = c20.add(FloatVector.fromArray(F, c, r2)); c21 = c21.add(FloatVector.fromArray(F, c, r2 + L));
+            c30 = c30.add(FloatVector.fromArray(F, c, r3)); c31 = c31.add(FloatVector.fromArray(F, c, r3 + L));
+        }
+        c00.intoArray(c, co); c01.intoArray(c, co + L);
+        c10.intoArray(c, r1); c11.intoArray(c, r1 + L);
+        c20.intoArray(c, r2); c21.intoArray(c, r2 + L);
+        c30.intoArray(c, r3); c31.intoArray(c, r3 + L);
+    }
+
+    /**
+     * {@link #kernel} reading op(A) in place: the four rows of the tile start at a0..a3 and run over k
+     * contiguously (A not transposed), so each step broadcasts a[a0 + p] .. a[a3 + p]. Every element of C
+     * is the same FMA chain over k as the packed kernel forms, so the bits are the same.
+     */
+    static void kernelRows(int kc, float[] a, int a0, int a1, int a2, int a3, float[] pb, int bo, float[] c, int co, int ldc, boolean add) {
+        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
+        FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
+        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
+        FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
+        for (int p = 0; p < kc; p++) {
+            int bp = bo + p * NR;
+            FloatVector b0 = FloatVector.fromArray(F, pb, bp);
+            FloatVector b1 = FloatVector.fromArray(F, pb, bp + L);
+            FloatVector x = FloatVector.broadcast(F, a[a0 + p]);
+            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(F, a[a1 + p]);
+            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(F, a[a2 + p]);
+            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(F, a[a3 + p]);
             c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
         }
         int r1 = co + ldc, r2 = co + 2 * ldc, r3 = co + 3 * ldc;

@@ -139,6 +139,33 @@ class GemmTest {
         }
     }
 
+    /**
+     * A stored as rows is read in place for narrow C ({@link Gemm#IN_PLACE_SLIVERS}), stored transposed it is
+     * packed: the same op(A) either way gives the same bits, edge rows and tiles, two depth passes and
+     * accumulation included.
+     */
+    @Test
+    void aReadInPlaceGivesTheBitsOfPackedA() {
+        Rng rng = new Rng(29);
+        int[][] shapes = {{Gemm.MC + 5, 2 * Gemm.NR + 3, Gemm.KC + 1}, {53, Gemm.IN_PLACE_SLIVERS * Gemm.NR, 300},
+                {Gemm.MR + 1, 3, 4000}, {2 * Gemm.MC + 2, Gemm.NR, 65}};
+        for (int[] sh : shapes) {
+            int m = sh[0], n = sh[1], k = sh[2];
+            for (boolean accumulate : new boolean[] {false, true}) {
+                Problem rows = Problem.random(rng, false, true, m, n, k, accumulate);
+                float[] at = new float[k * m]; // the same op(A), stored [k, m]
+                for (int i = 0; i < m; i++) for (int p = 0; p < k; p++) at[p * m + i] = rows.a()[rows.aOff() + i * rows.lda() + p];
+                Problem cols = new Problem(true, true, m, n, k, at, 0, m, rows.b(), rows.bOff(), rows.ldb(),
+                        rows.c(), rows.cOff(), rows.ldc(), accumulate);
+                for (int threads : new int[] {1, 2}) {
+                    float[] inPlace = rows.fast(threads);
+                    assertThat(inPlace).as("%s threads=%d", rows, threads).containsExactly(cols.fast(threads));
+                    rows.assertClose(inPlace, rows.naive());
+                }
+            }
+        }
+    }
+
     @Test
     void threadCountDoesNotChangeTheResult() {
         Rng rng = new Rng(3);
