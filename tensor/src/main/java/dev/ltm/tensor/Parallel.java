@@ -1,20 +1,31 @@
 package dev.ltm.tensor;
 
 import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.ForkJoinTask;
-import java.util.concurrent.ForkJoinWorkerThread;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
 
 /**
  * The CPU backend's thread pool: the one piece of static mutable state in the engine, with the
  * per-thread scratch its kernels keep (Gemm's packing buffers). Its size is the system property
- * {@code ltm.threads}, default the number of available cores.
+ * {@code ltm.threads}, default the number of available cores: the calling thread and
+ * {@code ltm.threads - 1} daemon workers.
+ *
+ * <p>Workers wait for the next call by spinning for {@link #SPIN_NANOS}, then park; the caller waits
+ * for the workers' ranges by spinning the same way. On the virtual machines this runs on, waking a
+ * parked thread took 40-100 us (the idle vCPU has to be woken by the hypervisor), longer than most
+ * of a training step's ops: with a {@link java.util.concurrent.ForkJoinPool}, whose workers and joining caller both park,
+ * a call of two 20 us ranges took 94-133 us.
  */
 public final class Parallel {
     private static final int THREADS = Math.max(1,
             Integer.getInteger("ltm.threads", Runtime.getRuntime().availableProcessors()));
-    private static final ForkJoinPool POOL = new ForkJoinPool(THREADS);
+    /**
+     * How long an idle worker, or a caller waiting on a worker, spins before it parks. Between the ops of
+     * a training step the calling thread runs for microseconds to a few hundred (autograd, small ops).
+     */
+    static final long SPIN_NANOS = 200_000;
 
     /**
      * Packing buffers kept between calls: allocating (and zeroing) up to 4 MiB per call cost 2-5% of a
@@ -33,7 +44,7 @@ public final class Parallel {
 
     /** Whether the calling thread is one of the engine pool's workers (a bounded, long-lived set). */
     static boolean inPool() {
-        return Thread.currentThread() instanceof ForkJoinWorkerThread w && w.getPool() == POOL;
+        return Thread.currentThread() instanceof Worker;
     }
 
     /** Packing buffers for the calling thread: a pool worker's own, else the spare or new ones. */
@@ -59,42 +70,130 @@ public final class Parallel {
     /**
      * As {@link #forRange(int, IntConsumer)} with at most {@code maxTasks} tasks (1 means inline).
      *
-     * <p>The calling thread runs the first range itself and hands only the others to the pool, then
-     * joins them; a range no worker has started by then it takes back and runs too. On two cores that
-     * is one wake-up per call instead of three hand-offs (caller to worker, worker to worker, back to
-     * the caller, each on a vCPU that may have gone idle): on Zen 3, a call of two 50 us ranges took a
-     * median of 72-149 us this way against 88-166 us that way, depending on how long the pool had been idle.
-     * Which range runs on which thread never changes what is computed.
+     * <p>Task t runs the indices [n t / tasks, n (t+1) / tasks). The calling thread runs task 0, then
+     * claims the tasks no worker has claimed yet, then waits for the rest. Which task runs on which
+     * thread never changes what is computed. One call is in flight at a time: a call made while another
+     * runs (from inside a task, or from another thread) runs inline on its caller.
      */
     public static void forRange(int n, int maxTasks, IntConsumer body) {
         int tasks = Math.min(Math.min(n, maxTasks), THREADS);
-        if (tasks <= 1 || ForkJoinTask.inForkJoinPool()) {
+        if (tasks <= 1 || inPool() || !BUSY.compareAndSet(false, true)) {
             for (int i = 0; i < n; i++) body.accept(i);
             return;
         }
-        ForkJoinTask<?>[] others = new ForkJoinTask<?>[tasks - 1];
-        for (int t = 1; t < tasks; t++) {
-            int lo = (int) ((long) n * t / tasks), hi = (int) ((long) n * (t + 1) / tasks);
-            others[t - 1] = POOL.submit(() -> {
-                for (int i = lo; i < hi; i++) body.accept(i);
-            });
-        }
-        Throwable failure = null;
         try {
-            for (int i = 0, hi = n / tasks; i < hi; i++) body.accept(i);
-        } catch (Throwable e) {
-            failure = e;
+            Job job = new Job(n, tasks, body, Thread.currentThread());
+            current = job;
+            long s = published + 1;
+            published = s; // volatile write after current: a worker that sees s sees this job
+            for (Worker w : WORKERS) if (w.parked) LockSupport.unpark(w);
+            job.run(0);
+            job.claimAll();
+            job.awaitWorkers();
+            job.rethrow();
+        } finally {
+            current = null;
+            BUSY.set(false);
         }
-        for (ForkJoinTask<?> task : others) {
+    }
+
+    private static final AtomicBoolean BUSY = new AtomicBoolean();
+    /** The call in flight (null when none) and the count of calls published so far. */
+    private static volatile Job current;
+    private static volatile long published;
+    private static final Worker[] WORKERS = new Worker[THREADS - 1];
+    static {
+        for (int i = 0; i < WORKERS.length; i++) {
+            WORKERS[i] = new Worker(i + 1);
+            WORKERS[i].start();
+        }
+    }
+
+    /** One call of {@link #forRange}: its tasks, which are claimed, and how many claimed by workers have finished. */
+    private static final class Job {
+        final int n, tasks;
+        final IntConsumer body;
+        final Thread caller;
+        /** The next task to claim; task 0 is the caller's. */
+        final AtomicInteger next = new AtomicInteger(1);
+        /** Tasks 1.. that have finished, by whichever thread ran them. */
+        final AtomicInteger finished = new AtomicInteger();
+        volatile boolean callerParked;
+        private Throwable failure; // guarded by this
+
+        Job(int n, int tasks, IntConsumer body, Thread caller) {
+            this.n = n;
+            this.tasks = tasks;
+            this.body = body;
+            this.caller = caller;
+        }
+
+        void run(int t) {
+            int lo = (int) ((long) n * t / tasks), hi = (int) ((long) n * (t + 1) / tasks);
             try {
-                task.join(); // runs the task here if no worker has taken it yet
+                for (int i = lo; i < hi; i++) body.accept(i);
             } catch (Throwable e) {
-                if (failure == null) failure = e;
-                else failure.addSuppressed(e);
+                synchronized (this) {
+                    if (failure == null) failure = e;
+                    else failure.addSuppressed(e);
+                }
             }
         }
-        if (failure instanceof RuntimeException e) throw e;
-        if (failure instanceof Error e) throw e;
-        if (failure != null) throw new IllegalStateException(failure);
+
+        /** Runs every task still unclaimed, counting each as finished. */
+        void claimAll() {
+            for (int t; (t = next.getAndIncrement()) < tasks; ) {
+                run(t);
+                if (finished.incrementAndGet() == tasks - 1 && callerParked) LockSupport.unpark(caller);
+            }
+        }
+
+        /** The caller waits until tasks 1.. have all finished: it spins, then parks until the last one unparks it. */
+        void awaitWorkers() {
+            long start = System.nanoTime();
+            while (finished.get() < tasks - 1) {
+                if (System.nanoTime() - start < SPIN_NANOS) {
+                    Thread.onSpinWait();
+                } else {
+                    callerParked = true;
+                    if (finished.get() < tasks - 1) LockSupport.park(this);
+                }
+            }
+        }
+
+        synchronized void rethrow() {
+            if (failure instanceof RuntimeException e) throw e;
+            if (failure instanceof Error e) throw e;
+            if (failure != null) throw new IllegalStateException(failure);
+        }
+    }
+
+    /** A pool thread: runs the tasks it claims of each published call, spinning between calls, then parking. */
+    private static final class Worker extends Thread {
+        volatile boolean parked;
+
+        Worker(int index) {
+            super("ltm-worker-" + index);
+            setDaemon(true);
+        }
+
+        @Override public void run() {
+            long seen = 0;
+            while (true) {
+                long start = System.nanoTime();
+                while (published == seen) {
+                    if (System.nanoTime() - start < SPIN_NANOS) {
+                        Thread.onSpinWait();
+                    } else {
+                        parked = true; // volatile write, then re-read published: the caller unparks or we see its call
+                        if (published == seen) LockSupport.park(this);
+                        parked = false;
+                    }
+                }
+                seen = published;
+                Job job = current;
+                if (job != null) job.claimAll();
+            }
+        }
     }
 }

@@ -3,9 +3,16 @@ package dev.ltm.tensor;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 class ParallelTest {
@@ -46,5 +53,44 @@ class ParallelTest {
         AtomicIntegerArray again = new AtomicIntegerArray(n * 4);
         Parallel.forRange(n, i -> Parallel.forRange(4, j -> again.incrementAndGet(i * 4 + j)));
         for (int i = 0; i < n * 4; i++) assertThat(again.get(i)).isEqualTo(1);
+    }
+
+    @Test
+    void aWorkerThatHasParkedIsWokenAndRunsItsRangeBesideTheCaller() throws Exception {
+        assumeTrue(Parallel.threads() >= 2, "needs a worker");
+        for (int round = 0; round < 3; round++) {
+            Thread.sleep(TimeUnit.NANOSECONDS.toMillis(Parallel.SPIN_NANOS) + 20); // past the spin: the workers have parked
+            CountDownLatch lastStarted = new CountDownLatch(1);
+            boolean[] sawIt = new boolean[1];
+            Parallel.forRange(2, 2, i -> {
+                if (i == 1) lastStarted.countDown();
+                // the caller runs index 0 and can only see index 1 start if a worker runs it meanwhile
+                else try { sawIt[0] = lastStarted.await(10, TimeUnit.SECONDS); } catch (InterruptedException e) { throw new IllegalStateException(e); }
+            });
+            assertThat(sawIt[0]).as("round %d: index 1 ran on a worker while the caller was in index 0", round).isTrue();
+        }
+    }
+
+    @Test
+    void callersOnSeveralThreadsAtOnceEachGetEveryIndexOnce() throws Exception {
+        int callers = 4, calls = 300, n = 17;
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        List<Thread> threads = new ArrayList<>();
+        for (int c = 0; c < callers; c++) {
+            threads.add(Thread.ofPlatform().start(() -> {
+                try {
+                    for (int call = 0; call < calls; call++) {
+                        AtomicIntegerArray seen = new AtomicIntegerArray(n);
+                        Parallel.forRange(n, i -> seen.incrementAndGet(i));
+                        for (int i = 0; i < n; i++) if (seen.get(i) != 1) throw new AssertionError("index " + i + " ran " + seen.get(i) + " times");
+                    }
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                }
+            }));
+        }
+        for (Thread t : threads) t.join(60_000);
+        for (Thread t : threads) assertThat(t.isAlive()).as("a caller is still running: deadlock").isFalse();
+        assertThat(failure.get()).isNull();
     }
 }
