@@ -69,12 +69,18 @@ final class ProfileBench implements Runnable {
         };
         for (int i = 0; i < warmup; i++) body.run();
         if (timed != null) timed.reset();
+        double[] each = new double[calls];
         long t0 = System.nanoTime();
-        for (int i = 0; i < calls; i++) body.run();
+        for (int i = 0; i < calls; i++) {
+            long c0 = System.nanoTime();
+            body.run();
+            each[i] = (System.nanoTime() - c0) / 1e6;
+        }
         double ms = (System.nanoTime() - t0) / 1e6 / calls;
-        System.out.printf(Locale.ROOT, "profile %s %s T_fast=%d: %.2f ms per call (mean of %d after %d warm-up)%n",
-                what, size,
-                tFast, ms, calls, warmup);
+        double[] sorted = each.clone();
+        java.util.Arrays.sort(sorted);
+        System.out.printf(Locale.ROOT, "profile %s %s T_fast=%d: %.2f ms per call (mean of %d after %d warm-up; min %.2f, median %.2f, max %.2f)%n",
+                what, size, tFast, ms, calls, warmup, sorted[0], sorted[calls / 2], sorted[calls - 1]);
         if (timed != null) System.out.print(timed.table(calls, ms));
     }
 

@@ -26,16 +26,30 @@ final class SideBySide {
     static Result run(String what, int warmups, int rounds, int reps, Runnable ours, Runnable theirs) {
         for (int i = 0; i < warmups; i++) {
             ours.run();
+            letOurWorkersPark();
             theirs.run();
         }
         List<Double> a = new ArrayList<>(), b = new ArrayList<>();
         for (int r = 0; r < rounds; r++) {
             for (int i = 0; i < reps; i++) a.add(timeMs(ours));
+            letOurWorkersPark();
             for (int i = 0; i < reps; i++) b.add(timeMs(theirs));
             System.out.printf(Locale.ROOT, "  %s round %d: ours %.2f ms, pytorch %.2f ms (median of this round)%n",
                     what, r + 1, median(a.subList(a.size() - reps, a.size())), median(b.subList(b.size() - reps, b.size())));
         }
         return new Result(what, median(a), median(b));
+    }
+
+    /**
+     * Our pool's workers spin for a while after a call before they park ({@code Parallel.SPIN_NANOS}, 0.2 ms); PyTorch's
+     * threads are set passive. A pause of 1 ms after our calls keeps our spinning workers off the cores PyTorch's calls run on.
+     */
+    private static void letOurWorkersPark() {
+        try {
+            Thread.sleep(1);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     static double timeMs(Runnable body) {
