@@ -2,6 +2,7 @@ package dev.ltm.tensor;
 
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -125,7 +126,11 @@ public final class Attention {
             int i = i0 + r;
             int oOff = qBase + i * qStride;
             float inv = l[r] == 0 ? 0f : 1f / l[r];
-            for (int d = 0; d < hd; d++) out[oOff + d] = acc[r * hd + d] * inv;
+            int d = 0;
+            if (Simd.ENABLED)
+                for (int bound = F.loopBound(hd); d < bound; d += F.length())
+                    FloatVector.fromArray(F, acc, r * hd + d).mul(inv).intoArray(out, oOff + d);
+            for (; d < hd; d++) out[oOff + d] = acc[r * hd + d] * inv;
             lse[(b * nH + h) * tq + i] = l[r] == 0 ? Float.NEGATIVE_INFINITY : m[r] + (float) Math.log(l[r]);
         }
     }
@@ -521,6 +526,13 @@ public final class Attention {
             for (int bound = F.loopBound(n); c < bound; c += F.length()) {
                 Simd.exp(FloatVector.fromArray(F, s, off + c).sub(shift)).intoArray(s, off + c);
             }
+            // the tail as one masked vector: cross-attention to a few thoughts (2 to 8 keys) is all tail, and
+            // one scalar Math.exp per key made it cost about 100 ns per query row
+            if (c < n) {
+                VectorMask<Float> tail = F.indexInRange(c, n);
+                Simd.exp(FloatVector.fromArray(F, s, off + c, tail).sub(shift)).intoArray(s, off + c, tail);
+            }
+            return;
         }
         for (; c < n; c++) s[off + c] = (float) Math.exp(s[off + c] - shift);
     }

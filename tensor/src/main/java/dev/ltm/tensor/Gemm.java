@@ -47,15 +47,14 @@ public final class Gemm {
     /** Below this many multiply-adds the packing costs more than it saves. */
     static final long SMALL = 32 * 1024;
     /**
-     * Below this many multiply-adds one thread runs the blocked product: handing half to a pool worker
-     * costs tens of microseconds (waking it), and on Zen 3, timed alternately, two threads were slower
-     * up to 64x64x64 (17-28 against 23-41 GFLOP/s at 32x64x64), even around 128x64x64, and faster from
-     * 256x64x64 (47 against 35-41) when timed alone. Inside a fit the worker has gone idle between
-     * products, and a higher bar paid: at {@code bench scaling}'s base (products of 128x64x64 to
-     * 128x64x192), five alternated runs gave 16.0-19.6 ms per fit (median 16.3) with 2^21 against
-     * 18.8-24.4 (median 22.1) with 2^19; 2^20 (19.1, 26.0) and 2^22 (20.9, 16.9) were no better.
+     * Below this many multiply-adds one thread runs the blocked product: handing half to a worker costs
+     * about 2 us when it is spinning ({@link Parallel#SPIN_NANOS}) and 40-100 us when it has parked.
+     * With a pool whose threads always parked, 2^21 paid (at {@code bench scaling}'s base, products of
+     * 128x64x64 to 128x64x192, a median 16.3 ms per fit against 22.1 with 2^19). With spinning workers,
+     * at that base (Zen 4, medians of 300 fits, alternated): 7.06 and 6.71 ms with 2^21, 5.97 and 6.28 with
+     * 2^20, 5.38, 5.92, 5.83 and 6.47 with 2^19, 6.87 and 5.26 with 2^18.
      */
-    static final long PARALLEL_WORK = 1L << 21;
+    static final long PARALLEL_WORK = 1L << 19;
 
     private Gemm() {}
 
