@@ -26,14 +26,16 @@ final class SideBySide {
     static Result run(String what, int warmups, int rounds, int reps, Runnable ours, Runnable theirs) {
         for (int i = 0; i < warmups; i++) {
             ours.run();
-            letOurWorkersPark();
+            letThreadsPark();
             theirs.run();
+            letThreadsPark();
         }
         List<Double> a = new ArrayList<>(), b = new ArrayList<>();
         for (int r = 0; r < rounds; r++) {
             for (int i = 0; i < reps; i++) a.add(timeMs(ours));
-            letOurWorkersPark();
+            letThreadsPark();
             for (int i = 0; i < reps; i++) b.add(timeMs(theirs));
+            letThreadsPark();
             System.out.printf(Locale.ROOT, "  %s round %d: ours %.2f ms, pytorch %.2f ms (median of this round)%n",
                     what, r + 1, median(a.subList(a.size() - reps, a.size())), median(b.subList(b.size() - reps, b.size())));
         }
@@ -42,9 +44,10 @@ final class SideBySide {
 
     /**
      * Our pool's workers spin for a while after a call before they park ({@code Parallel.SPIN_NANOS}, 0.2 ms); PyTorch's
-     * threads are set passive. A pause of 1 ms after our calls keeps our spinning workers off the cores PyTorch's calls run on.
+     * threads are set passive. A pause of 1 ms after our calls keeps our spinning workers off the cores PyTorch's calls run
+     * on, and the same pause after PyTorch's calls leaves each side's first call to start from parked threads alike.
      */
-    private static void letOurWorkersPark() {
+    private static void letThreadsPark() {
         try {
             Thread.sleep(1);
         } catch (InterruptedException e) {
