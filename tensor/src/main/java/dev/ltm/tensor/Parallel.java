@@ -24,8 +24,11 @@ public final class Parallel {
     /**
      * How long an idle worker, or a caller waiting on a worker, spins before it parks. Between the ops of
      * a training step the calling thread runs for microseconds to a few hundred (autograd, small ops).
+     * With more threads than cores, spinning threads would take cores from working ones, so none spins.
      */
-    static final long SPIN_NANOS = 200_000;
+    static final long SPIN_NANOS = THREADS <= Runtime.getRuntime().availableProcessors() ? 200_000 : 0;
+    /** Spins between two reads of the clock (a read cost about as much as 10 spins, and 10% of a profile's samples). */
+    private static final int SPINS_PER_CLOCK = 64;
 
     /**
      * Packing buffers kept between calls: allocating (and zeroing) up to 4 MiB per call cost 2-5% of a
@@ -86,7 +89,7 @@ public final class Parallel {
             current = job;
             long s = published + 1;
             published = s; // volatile write after current: a worker that sees s sees this job
-            for (Worker w : WORKERS) if (w.parked) LockSupport.unpark(w);
+            for (int w = 0; w < tasks - 1; w++) if (WORKERS[w].parked) LockSupport.unpark(WORKERS[w]); // the others may sleep on
             job.run(0);
             job.claimAll();
             job.awaitWorkers();
@@ -151,8 +154,8 @@ public final class Parallel {
         /** The caller waits until tasks 1.. have all finished: it spins, then parks until the last one unparks it. */
         void awaitWorkers() {
             long start = System.nanoTime();
-            while (finished.get() < tasks - 1) {
-                if (System.nanoTime() - start < SPIN_NANOS) {
+            for (int spins = 0; finished.get() < tasks - 1; spins++) {
+                if (spins % SPINS_PER_CLOCK != 0 || System.nanoTime() - start < SPIN_NANOS) {
                     Thread.onSpinWait();
                 } else {
                     callerParked = true;
@@ -181,8 +184,8 @@ public final class Parallel {
             long seen = 0;
             while (true) {
                 long start = System.nanoTime();
-                while (published == seen) {
-                    if (System.nanoTime() - start < SPIN_NANOS) {
+                for (int spins = 0; published == seen; spins++) {
+                    if (spins % SPINS_PER_CLOCK != 0 || System.nanoTime() - start < SPIN_NANOS) {
                         Thread.onSpinWait();
                     } else {
                         parked = true; // volatile write, then re-read published: the caller unparks or we see its call
