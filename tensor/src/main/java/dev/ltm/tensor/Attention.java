@@ -77,12 +77,9 @@ public final class Attention {
      * where a unit is a couple of microseconds of work and the zeroing of its 10 KB is not.
      */
     private static <S> void forUnits(int units, int maxTasks, Supplier<S> newScratch, ObjIntConsumer<S> body) {
-        int tasks = Math.max(1, Math.min(units, maxTasks));
-        Parallel.forRange(tasks, tasks, t -> {
+        Parallel.forChunks(units, maxTasks, (lo, hi) -> {
             S scratch = newScratch.get();
-            for (int u = (int) ((long) units * t / tasks), end = (int) ((long) units * (t + 1) / tasks); u < end; u++) {
-                body.accept(scratch, u);
-            }
+            for (int u = lo; u < hi; u++) body.accept(scratch, u);
         });
     }
 

@@ -588,18 +588,11 @@ public final class CpuBackend implements Backend {
 
     // ---- helpers ----------------------------------------------------------------------------
 
-    interface RangeBody { void run(int lo, int hi); }
-
     /** Splits [0, n) into contiguous chunks run in parallel when n is large. */
-    static void parallelChunks(int n, RangeBody body) { parallelChunks(n, n, body); }
+    static void parallelChunks(int n, Parallel.Chunk body) { parallelChunks(n, n, body); }
 
     /** Splits [0, units) into chunks in parallel when the total work {@code work} is large. */
-    static void parallelChunks(long work, int units, RangeBody body) {
-        int tasks = work < PARALLEL_GRAIN ? 1 : Math.min(units, Parallel.threads());
-        if (tasks <= 1) {
-            body.run(0, units);
-            return;
-        }
-        Parallel.forRange(tasks, t -> body.run((int) ((long) units * t / tasks), (int) ((long) units * (t + 1) / tasks)));
+    static void parallelChunks(long work, int units, Parallel.Chunk body) {
+        Parallel.forChunks(units, work < PARALLEL_GRAIN ? 1 : Parallel.threads(), body);
     }
 }

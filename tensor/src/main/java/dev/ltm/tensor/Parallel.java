@@ -70,18 +70,27 @@ public final class Parallel {
         forRange(n, THREADS, body);
     }
 
-    /**
-     * As {@link #forRange(int, IntConsumer)} with at most {@code maxTasks} tasks (1 means inline).
-     *
-     * <p>Task t runs the indices [n t / tasks, n (t+1) / tasks). The calling thread runs task 0, then
-     * claims the tasks no worker has claimed yet, then waits for the rest. Which task runs on which
-     * thread never changes what is computed. One call is in flight at a time: a call made while another
-     * runs (from inside a task, or from another thread) runs inline on its caller.
-     */
+    /** As {@link #forRange(int, IntConsumer)} with at most {@code maxTasks} tasks (1 means inline); see {@link #forChunks}. */
     public static void forRange(int n, int maxTasks, IntConsumer body) {
-        int tasks = Math.min(Math.min(n, maxTasks), THREADS);
-        if (tasks <= 1 || inPool() || !BUSY.compareAndSet(false, true)) {
-            for (int i = 0; i < n; i++) body.accept(i);
+        forChunks(n, maxTasks, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) body.accept(i);
+        });
+    }
+
+    /** A contiguous range [lo, hi) of a {@link #forChunks} call. */
+    public interface Chunk { void run(int lo, int hi); }
+
+    /**
+     * Splits [0, n) into at most {@code maxTasks} (and {@code threads()}) tasks and runs {@code body} once per
+     * task: task t gets [n t / tasks, n (t+1) / tasks). The calling thread runs task 0, then claims the tasks no
+     * worker has claimed yet, then waits for the rest. Which task runs on which thread never changes what is
+     * computed. One call is in flight at a time: a call made while another runs (from inside a task, or from
+     * another thread) runs its tasks inline on its caller, in order, with the same bounds.
+     */
+    public static void forChunks(int n, int maxTasks, Chunk body) {
+        int tasks = Math.max(1, Math.min(Math.min(n, maxTasks), THREADS));
+        if (tasks == 1 || inPool() || !BUSY.compareAndSet(false, true)) {
+            for (int t = 0; t < tasks; t++) body.run(chunkStart(n, t, tasks), chunkStart(n, t + 1, tasks));
             return;
         }
         try {
@@ -100,6 +109,13 @@ public final class Parallel {
         }
     }
 
+    private static int chunkStart(int n, int t, int tasks) { return (int) ((long) n * t / tasks); }
+
+    /** Whether a wait begun at {@code start} that has spun {@code spins} times should spin on rather than park. */
+    private static boolean stillSpinning(int spins, long start) {
+        return spins % SPINS_PER_CLOCK != 0 || System.nanoTime() - start < SPIN_NANOS;
+    }
+
     private static final AtomicBoolean BUSY = new AtomicBoolean();
     /** The call in flight (null when none) and the count of calls published so far. */
     private static volatile Job current;
@@ -112,10 +128,10 @@ public final class Parallel {
         }
     }
 
-    /** One call of {@link #forRange}: its tasks, which are claimed, and how many claimed by workers have finished. */
+    /** One call of {@link #forChunks}: its tasks, which are claimed, and how many claimed by workers have finished. */
     private static final class Job {
         final int n, tasks;
-        final IntConsumer body;
+        final Chunk body;
         final Thread caller;
         /** The next task to claim; task 0 is the caller's. */
         final AtomicInteger next = new AtomicInteger(1);
@@ -124,7 +140,7 @@ public final class Parallel {
         volatile boolean callerParked;
         private Throwable failure; // guarded by this
 
-        Job(int n, int tasks, IntConsumer body, Thread caller) {
+        Job(int n, int tasks, Chunk body, Thread caller) {
             this.n = n;
             this.tasks = tasks;
             this.body = body;
@@ -132,9 +148,8 @@ public final class Parallel {
         }
 
         void run(int t) {
-            int lo = (int) ((long) n * t / tasks), hi = (int) ((long) n * (t + 1) / tasks);
             try {
-                for (int i = lo; i < hi; i++) body.accept(i);
+                body.run(chunkStart(n, t, tasks), chunkStart(n, t + 1, tasks));
             } catch (Throwable e) {
                 synchronized (this) {
                     if (failure == null) failure = e;
@@ -155,7 +170,7 @@ public final class Parallel {
         void awaitWorkers() {
             long start = System.nanoTime();
             for (int spins = 0; finished.get() < tasks - 1; spins++) {
-                if (spins % SPINS_PER_CLOCK != 0 || System.nanoTime() - start < SPIN_NANOS) {
+                if (stillSpinning(spins, start)) {
                     Thread.onSpinWait();
                 } else {
                     callerParked = true;
@@ -185,7 +200,7 @@ public final class Parallel {
             while (true) {
                 long start = System.nanoTime();
                 for (int spins = 0; published == seen; spins++) {
-                    if (spins % SPINS_PER_CLOCK != 0 || System.nanoTime() - start < SPIN_NANOS) {
+                    if (stillSpinning(spins, start)) {
                         Thread.onSpinWait();
                     } else {
                         parked = true; // volatile write, then re-read published: the caller unparks or we see its call
