@@ -46,6 +46,7 @@ final class GemmBench implements Runnable {
         int all = Parallel.threads();
         System.out.printf(Locale.ROOT, "bench gemm: %d^3, %d threads available, %d rounds of (FMA peak, %d timed reps"
                 + " after warm-up); best of all rounds reported%n", size, all, ROUNDS, reps);
+        System.out.println("bench gemm: kernel " + dev.ltm.tensor.Gemm.configuration());
         Rng rng = new Rng(42);
         float[] a = new float[size * size], b = new float[size * size], c = new float[size * size];
         rng.fillUniform(a, -1, 1);

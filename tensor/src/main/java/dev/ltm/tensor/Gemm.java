@@ -2,6 +2,7 @@ package dev.ltm.tensor;
 
 import java.util.Objects;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -24,24 +25,34 @@ public final class Gemm {
     private static final VectorSpecies<Float> F = Simd.F;
     private static final int L = F.length();
     /**
-     * Micro-tile: MR rows x NR columns = 4 x 2 vectors, 8 accumulators. Measured on an AVX-512 Zen 4
-     * core run with -XX:UseAVX=2 (16 vector registers, as on AVX2 machines), C2 spilled the 6 x 2
-     * tile (12 accumulators + 2 B vectors + 1 broadcast) and reached about 45% of the FMA peak,
-     * while this 4 x 2 tile reached about 95%; with 32 registers both reach the peak.
+     * Micro-tile: MR rows x NR columns = MR x 2 vectors. The 4 x 2 tile (8 accumulators) is the default: measured on
+     * an AVX-512 Zen 4 core run with -XX:UseAVX=2 (16 vector registers, as on AVX2 machines), C2 spilled the 6 x 2
+     * tile (12 accumulators + 2 B vectors + 1 broadcast) and reached about 45% of the FMA peak, while 4 x 2 reached
+     * about 95%; with 32 registers 6 x 2 and 8 x 2 gained nothing there. An Intel AVX-512 core has two 512-bit FMA
+     * pipes, so it needs 8 FMAs in flight through each 4-cycle latency, and there the micro-kernel alone, on
+     * L1-resident slivers, ran 4 x 2 at 128-147 GFLOP/s, 8 x 2 at 163-169 and 12 x 2 ({@link #kernel12}, 24
+     * accumulators) at 175-176, against a peak of about 230; 14 x 2 spilled (74). So those cores get 12 x 2.
      */
-    static final int MR = 4;
+    static final int MR = Tuning.INTEL_AVX512 ? 12 : 4;
     static final int NR = 2 * L;
     /**
-     * Depth block: the deepest pass over k. Each pass re-reads and re-writes all of C, and on this
-     * machine (Zen 4, 1 MiB L2 per core, an L3 shared with other guests) that C traffic, not the
-     * micro-kernel, set the pace: 1024^3 on one core ran at a median 68 GFLOP/s with 128-deep passes
-     * (8 passes over C), 79 with 256, 91 with 512 and 100 with 1024. The B sliver (KC x NR = 128 KiB
-     * with 512-bit vectors) then streams from L2 with the A sliver, which the kernel sustains.
-     * Depths above KC are cut into equal passes, so no pass is much shorter than the others.
+     * Depth block: the deepest pass over k. Each pass re-reads and re-writes all of C, and on Zen 4 (1 MiB L2 per core,
+     * an L3 shared with other guests) that C traffic, not the micro-kernel, set the pace: 1024^3 on one core ran at a
+     * median 68 GFLOP/s with 128-deep passes (8 passes over C), 79 with 256, 91 with 512 and 100 with 1024; the B
+     * sliver (KC x NR = 128 KiB with 512-bit vectors) then streams from L2 with the A sliver. On the Intel AVX-512 core
+     * (48 KiB L1d, 2 MiB L2) the 12 x 2 kernel wants its B sliver in L1 instead, as BLIS has it: 1024^3 with KC 1024
+     * ran at 127 (one thread) and 189 GFLOP/s (two), with 512 at 126-134 / 251-265, with 384 at 142-152 / 278-307,
+     * with 256 (a 32 KiB sliver) at 149-157 / 281-316, with 192 at 139-153 / 274-306, with 128 at 122-136 / 248-277.
+     * Depths above KC are cut into equal passes, so no pass is much shorter than the others. {@code -Dltm.gemm.kc}
+     * overrides it for tuning on another machine; a pass boundary moves the rounding, so results depend on it.
      */
-    static final int KC = 1024;
-    /** Row block: the packed A block MC x KC is at most 192 KiB, in L2 beside the B sliver. */
-    static final int MC = 48;
+    static final int KC = Tuning.block("ltm.gemm.kc", Tuning.INTEL_AVX512 ? 256 : 1024, 1);
+    /**
+     * Row block: MC x KC of packed A, 192 KiB in L2 beside the B sliver on Zen 4 (48 x 1024). On the Intel core 72 x 256
+     * (72 KiB): 1024^3 alternated, 156-164 / 286-318 GFLOP/s (one / two threads) against 145-157 / 281-316 with 96 rows,
+     * and 144 or 192 rows lost 5-10%. {@code -Dltm.gemm.mc} overrides it (a positive multiple of MR).
+     */
+    static final int MC = Tuning.block("ltm.gemm.mc", Tuning.INTEL_AVX512 ? 72 : 48, MR);
     /** Column block: the packed B panel KC x NC is at most 4 MiB, in L3. */
     static final int NC = 1024;
     /** Below this many multiply-adds the packing costs more than it saves. */
@@ -57,6 +68,41 @@ public final class Gemm {
     static final long PARALLEL_WORK = 1L << 19;
 
     private Gemm() {}
+
+    /**
+     * Which of the measured configurations this machine gets. Intel cores with AVX-512 have two 512-bit FMA pipes
+     * (Zen 4 has one a cycle), so they get the 12-row tile and L1-sized depth blocks; every other machine gets the
+     * Zen-measured 4-row tile and deep blocks. The vendor comes from Linux's /proc/cpuinfo; elsewhere it is unknown and
+     * the defaults hold. The results' last bits depend on the depth block, so they differ between the two.
+     */
+    static final class Tuning {
+        static final boolean INTEL_AVX512 = L >= 16 && Simd.ENABLED && intelCpu();
+
+        private Tuning() {}
+
+        /** A block size from a system property, or the default; it must be a positive multiple of {@code multiple}. */
+        static int block(String property, int fallback, int multiple) {
+            int v = Integer.getInteger(property, fallback);
+            if (v < multiple || v % multiple != 0) {
+                throw new IllegalArgumentException(property + "=" + v + ": must be a positive multiple of " + multiple);
+            }
+            return v;
+        }
+
+        private static boolean intelCpu() {
+            try (java.util.stream.Stream<String> lines = java.nio.file.Files.lines(java.nio.file.Path.of("/proc/cpuinfo"))) {
+                return lines.filter(l -> l.startsWith("vendor_id")).findFirst().map(l -> l.contains("GenuineIntel")).orElse(false);
+            } catch (java.io.IOException | java.io.UncheckedIOException | SecurityException e) {
+                return false;
+            }
+        }
+    }
+
+    /** The tile and block sizes in use, for benchmark reports: e.g. "MR x NR = 12 x 32, KC = 256, MC = 72, NC = 1024". */
+    public static String configuration() {
+        return "MR x NR = " + MR + " x " + NR + ", KC = " + KC + ", MC = " + MC + ", NC = " + NC
+                + (Tuning.INTEL_AVX512 ? " (Intel AVX-512 tuning)" : "");
+    }
 
     /** C = (accumulate ? C : 0) + op(A) op(B) on all of {@link Parallel}'s threads; see the class comment for the layout. */
     public static void sgemm(boolean transA, boolean transB, int m, int n, int k,
@@ -92,12 +138,15 @@ public final class Gemm {
      * lies ({@link #kernelRows}) instead of packed: packing copies every element of A once, and only as many
      * slivers re-read it. Alternated on Zen 3, 2048 x n x k: in place 41 against 32 GFLOP/s at n=64, k=64 (two
      * threads; 55 against 48 on one), 57 against 50 at n=64, k=192, 71 against 66 at n=128, k=256 (one thread);
-     * from n=192 (12 slivers) even, and 2-3% slower at n=256 and 704, where the packed block's one stream wins.
+     * from n=192 (12 slivers) even, and 2-3% slower at n=256 and 704, where the packed block's one stream wins. The
+     * in-place kernel is 4 rows high, so on the Intel tuning, where the packed tile is 12 rows, it pays only up to 4
+     * slivers: one thread, 2048 x n x 256, n=64 in place 134-157 against 104-106 GFLOP/s packed, n=128 138-157 against
+     * 129-141, n=256 134 in place against 150-166 packed.
      */
-    static final int IN_PLACE_SLIVERS = 8;
+    static final int IN_PLACE_SLIVERS = Tuning.INTEL_AVX512 ? 4 : 8;
 
     /** Up to this many rows of C, B is read in place: packing B for one row (a decoding step) cost 7 times the product. */
-    static final int FEW_ROWS = MR;
+    static final int FEW_ROWS = 4;
 
     /**
      * C (+)= op(A) op(B) for m <= {@link #FEW_ROWS} without packing: each column of C is one dot product
@@ -223,6 +272,7 @@ public final class Gemm {
                                 float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                                 float[] c, int cOff, int ldc, boolean accumulate, boolean simd, int kcMax, GemmWorkspace ws) {
         boolean inPlace = simd && !transA && n <= IN_PLACE_SLIVERS * NR;
+        int tileRows = inPlace ? 4 : MR; // the in-place kernel is 4 x NR whatever MR is
         float[] pa = inPlace ? null : ws.pa(roundUp(Math.min(m, MC), MR) * kcMax);
         float[] pb = ws.pb(roundUp(Math.min(n, NC), NR) * kcMax);
         float[] edge = ws.edge;
@@ -237,14 +287,14 @@ public final class Gemm {
                     if (!inPlace) packA(transA, a, aOff, lda, ic, mc, pc, kc, pa);
                     for (int jr = 0; jr < nc; jr += NR) {
                         int nr = Math.min(NR, nc - jr);
-                        for (int ir = 0; ir < mc; ir += MR) {
-                            int mr = Math.min(MR, mc - ir);
+                        for (int ir = 0; ir < mc; ir += tileRows) {
+                            int mr = Math.min(tileRows, mc - ir);
                             int ci = cOff + (ic + ir) * ldc + jc + jr;
                             // in place: row r of the tile starts at a0 + r * lda (rows past m repeat the first; their results are dropped)
                             int a0 = aOff + (ic + ir) * lda + pc;
-                            if (mr == MR && nr == NR) {
+                            if (mr == tileRows && nr == NR) {
                                 if (inPlace) kernelRows(kc, a, a0, a0 + lda, a0 + 2 * lda, a0 + 3 * lda, pb, jr * kc, c, ci, ldc, add);
-                                else if (simd) kernel(kc, pa, ir * kc, pb, jr * kc, c, ci, ldc, add);
+                                else if (simd) kernelPacked(kc, pa, ir * kc, pb, jr * kc, c, ci, ldc, add);
                                 else kernelScalar(kc, pa, ir * kc, pb, jr * kc, c, ci, ldc, add);
                             } else {
                                 // Edge tile: compute the full padded tile aside, write back the valid part.
@@ -252,7 +302,7 @@ public final class Gemm {
                                     int r1 = mr > 1 ? a0 + lda : a0, r2 = mr > 2 ? a0 + 2 * lda : a0, r3 = mr > 3 ? a0 + 3 * lda : a0;
                                     kernelRows(kc, a, a0, r1, r2, r3, pb, jr * kc, edge, 0, NR, false);
                                 }
-                                else if (simd) kernel(kc, pa, ir * kc, pb, jr * kc, edge, 0, NR, false);
+                                else if (simd) kernelPacked(kc, pa, ir * kc, pb, jr * kc, edge, 0, NR, false);
                                 else kernelScalar(kc, pa, ir * kc, pb, jr * kc, edge, 0, NR, false);
                                 for (int r = 0; r < mr; r++) {
                                     int row = ci + r * ldc;
@@ -285,14 +335,14 @@ public final class Gemm {
                 for (int p = 0; p < kc; p++) {
                     int src = aOff + (pc + p) * lda + ic + s, dst = base + p * MR;
                     if (rows == MR && Simd.ENABLED) {
-                        FloatVector.fromArray(F4, a, src).intoArray(pa, dst);
+                        for (int g = 0; g < MR; g += 4) FloatVector.fromArray(F4, a, src + g).intoArray(pa, dst + g);
                         continue;
                     }
                     for (int r = 0; r < rows; r++) pa[dst + r] = a[src + r];
                     for (int r = rows; r < MR; r++) pa[dst + r] = 0f;
                 }
             } else if (rows == MR && Simd.ENABLED) {
-                packRows(a, aOff + (ic + s) * lda + pc, lda, kc, pa, base);
+                for (int g = 0; g < MR; g += 4) packRows(a, aOff + (ic + s + g) * lda + pc, lda, kc, pa, base + g);
             } else {
                 for (int r = 0; r < rows; r++) {
                     int src = aOff + (ic + s + r) * lda + pc;
@@ -312,9 +362,10 @@ public final class Gemm {
             ZIP_HI = VectorShuffle.fromOp(F, i -> (i % 2) * L + L / 2 + i / 2);
 
     /**
-     * One MR = 4 row sliver of A stored as rows (row r at {@code src + r*lda}) into {@code pa[dst + p*4 + r]}:
-     * L columns of the four rows are loaded as four vectors and interleaved twice (rows 0 and 2 with 1 and 3),
-     * which writes 4 L packed values as four whole vectors.
+     * Four rows of a sliver of A stored as rows (row r at {@code src + r*lda}) into {@code pa[dst + p*MR + r]}:
+     * L columns of the four rows are loaded as four vectors and interleaved twice (rows 0 and 2 with 1 and 3), which
+     * gives 4 L packed values, four consecutive per column, as four vectors. With MR = 4 those are whole vectors of
+     * the sliver; with MR = 12 each column's four values go to their place by a store masked to their four lanes.
      */
     private static void packRows(float[] a, int src, int lda, int kc, float[] pa, int dst) {
         int s0 = src, s1 = src + lda, s2 = src + 2 * lda, s3 = src + 3 * lda;
@@ -326,15 +377,37 @@ public final class Gemm {
             FloatVector lo02 = v0.rearrange(ZIP_LO, v2), hi02 = v0.rearrange(ZIP_HI, v2);
             FloatVector lo13 = v1.rearrange(ZIP_LO, v3), hi13 = v1.rearrange(ZIP_HI, v3);
             int d = dst + p * MR;
-            lo02.rearrange(ZIP_LO, lo13).intoArray(pa, d);
-            lo02.rearrange(ZIP_HI, lo13).intoArray(pa, d + L);
-            hi02.rearrange(ZIP_LO, hi13).intoArray(pa, d + 2 * L);
-            hi02.rearrange(ZIP_HI, hi13).intoArray(pa, d + 3 * L);
+            storeColumns(lo02.rearrange(ZIP_LO, lo13), pa, d);
+            storeColumns(lo02.rearrange(ZIP_HI, lo13), pa, d + L / 4 * MR);
+            storeColumns(hi02.rearrange(ZIP_LO, hi13), pa, d + L / 2 * MR);
+            storeColumns(hi02.rearrange(ZIP_HI, hi13), pa, d + 3 * L / 4 * MR);
         }
         for (; p < kc; p++) {
             int d = dst + p * MR;
             pa[d] = a[s0 + p]; pa[d + 1] = a[s1 + p]; pa[d + 2] = a[s2 + p]; pa[d + 3] = a[s3 + p];
         }
+    }
+
+    /** Lanes 4q..4q+3 of v (four rows of column q) to {@code pa[d + q*MR ..]}: one vector when MR = 4, else one masked store per column. */
+    private static void storeColumns(FloatVector v, float[] pa, int d) {
+        if (MR == 4) {
+            v.intoArray(pa, d);
+            return;
+        }
+        for (int q = 0; q < L / 4; q++) v.intoArray(pa, d + q * (MR - 4), QUARTER[q]);
+    }
+
+    /** QUARTER[q] selects lanes 4q..4q+3; a store of lane 4q + r at offset o writes o + 4q + r, so offset d + q (MR - 4) puts it at d + q MR + r. */
+    private static final VectorMask<Float>[] QUARTER = quarters();
+
+    @SuppressWarnings("unchecked")
+    private static VectorMask<Float>[] quarters() {
+        VectorMask<Float>[] m = new VectorMask[Math.max(1, L / 4)];
+        for (int q = 0; q < m.length; q++) {
+            int lo = 4 * q;
+            m[q] = VectorMask.fromLong(F, 0xFL << lo);
+        }
+        return m;
     }
 
     /**
@@ -371,7 +444,7 @@ public final class Gemm {
     }
 
     /**
-     * The MR x NR = 4 x (2 vectors) micro-kernel: C[4, NR] (+)= Apanel[4, kc] Bpanel[kc, NR] from
+     * The 4 x NR = 4 x (2 vectors) micro-kernel (MR = 4): C[4, NR] (+)= Apanel[4, kc] Bpanel[kc, NR] from
      * packed slivers. Eight local accumulators and no arrays of vectors, so C2 keeps the whole
      * tile in registers; each step is 2 vector loads, 4 broadcasts and 8 FMAs.
      */
@@ -381,7 +454,7 @@ public final class Gemm {
         FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
         FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
         for (int p = 0; p < kc; p++) {
-            int ap = ao + p * MR, bp = bo + p * NR;
+            int ap = ao + p * 4, bp = bo + p * NR;
             FloatVector b0 = FloatVector.fromArray(F, pb, bp);
             FloatVector b1 = FloatVector.fromArray(F, pb, bp + L);
             FloatVector x = FloatVector.broadcast(F, pa[ap]);
@@ -404,6 +477,68 @@ public final class Gemm {
         c10.intoArray(c, r1); c11.intoArray(c, r1 + L);
         c20.intoArray(c, r2); c21.intoArray(c, r2 + L);
         c30.intoArray(c, r3); c31.intoArray(c, r3 + L);
+    }
+
+    /** The packed micro-kernel of this machine's tile: {@link #kernel12} with 16-float vectors, else {@link #kernel}. */
+    static void kernelPacked(int kc, float[] pa, int ao, float[] pb, int bo, float[] c, int co, int ldc, boolean add) {
+        if (MR == 12) kernel12(kc, pa, ao, pb, bo, c, co, ldc, add);
+        else kernel(kc, pa, ao, pb, bo, c, co, ldc, add);
+    }
+
+    /**
+     * The 12 x (2 vectors) micro-kernel for 32-register machines, {@link #kernel}'s scheme with three times the rows:
+     * 24 accumulators, 2 B vectors and a broadcast live in 27 of the 32 registers; each step is 2 vector loads,
+     * 12 broadcasts and 24 FMAs, and every element of C is the same FMA chain over k as in {@link #kernel}.
+     */
+    static void kernel12(int kc, float[] pa, int ao, float[] pb, int bo, float[] c, int co, int ldc, boolean add) {
+        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F), c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
+        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F), c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
+        FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F), c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
+        FloatVector c60 = FloatVector.zero(F), c61 = FloatVector.zero(F), c70 = FloatVector.zero(F), c71 = FloatVector.zero(F);
+        FloatVector c80 = FloatVector.zero(F), c81 = FloatVector.zero(F), c90 = FloatVector.zero(F), c91 = FloatVector.zero(F);
+        FloatVector ca0 = FloatVector.zero(F), ca1 = FloatVector.zero(F), cb0 = FloatVector.zero(F), cb1 = FloatVector.zero(F);
+        for (int p = 0; p < kc; p++) {
+            int ap = ao + p * 12, bp = bo + p * NR;
+            FloatVector b0 = FloatVector.fromArray(F, pb, bp), b1 = FloatVector.fromArray(F, pb, bp + L);
+            FloatVector x = FloatVector.broadcast(F, pa[ap]); c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(F, pa[ap + 1]); c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(F, pa[ap + 2]); c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(F, pa[ap + 3]); c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(F, pa[ap + 4]); c40 = x.fma(b0, c40); c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(F, pa[ap + 5]); c50 = x.fma(b0, c50); c51 = x.fma(b1, c51);
+            x = FloatVector.broadcast(F, pa[ap + 6]); c60 = x.fma(b0, c60); c61 = x.fma(b1, c61);
+            x = FloatVector.broadcast(F, pa[ap + 7]); c70 = x.fma(b0, c70); c71 = x.fma(b1, c71);
+            x = FloatVector.broadcast(F, pa[ap + 8]); c80 = x.fma(b0, c80); c81 = x.fma(b1, c81);
+            x = FloatVector.broadcast(F, pa[ap + 9]); c90 = x.fma(b0, c90); c91 = x.fma(b1, c91);
+            x = FloatVector.broadcast(F, pa[ap + 10]); ca0 = x.fma(b0, ca0); ca1 = x.fma(b1, ca1);
+            x = FloatVector.broadcast(F, pa[ap + 11]); cb0 = x.fma(b0, cb0); cb1 = x.fma(b1, cb1);
+        }
+        if (add) {
+            int r0 = co + 0 * ldc; c00 = c00.add(FloatVector.fromArray(F, c, r0)); c01 = c01.add(FloatVector.fromArray(F, c, r0 + L));
+            int r1 = co + 1 * ldc; c10 = c10.add(FloatVector.fromArray(F, c, r1)); c11 = c11.add(FloatVector.fromArray(F, c, r1 + L));
+            int r2 = co + 2 * ldc; c20 = c20.add(FloatVector.fromArray(F, c, r2)); c21 = c21.add(FloatVector.fromArray(F, c, r2 + L));
+            int r3 = co + 3 * ldc; c30 = c30.add(FloatVector.fromArray(F, c, r3)); c31 = c31.add(FloatVector.fromArray(F, c, r3 + L));
+            int r4 = co + 4 * ldc; c40 = c40.add(FloatVector.fromArray(F, c, r4)); c41 = c41.add(FloatVector.fromArray(F, c, r4 + L));
+            int r5 = co + 5 * ldc; c50 = c50.add(FloatVector.fromArray(F, c, r5)); c51 = c51.add(FloatVector.fromArray(F, c, r5 + L));
+            int r6 = co + 6 * ldc; c60 = c60.add(FloatVector.fromArray(F, c, r6)); c61 = c61.add(FloatVector.fromArray(F, c, r6 + L));
+            int r7 = co + 7 * ldc; c70 = c70.add(FloatVector.fromArray(F, c, r7)); c71 = c71.add(FloatVector.fromArray(F, c, r7 + L));
+            int r8 = co + 8 * ldc; c80 = c80.add(FloatVector.fromArray(F, c, r8)); c81 = c81.add(FloatVector.fromArray(F, c, r8 + L));
+            int r9 = co + 9 * ldc; c90 = c90.add(FloatVector.fromArray(F, c, r9)); c91 = c91.add(FloatVector.fromArray(F, c, r9 + L));
+            int ra = co + 10 * ldc; ca0 = ca0.add(FloatVector.fromArray(F, c, ra)); ca1 = ca1.add(FloatVector.fromArray(F, c, ra + L));
+            int rb = co + 11 * ldc; cb0 = cb0.add(FloatVector.fromArray(F, c, rb)); cb1 = cb1.add(FloatVector.fromArray(F, c, rb + L));
+        }
+        c00.intoArray(c, co + 0 * ldc); c01.intoArray(c, co + 0 * ldc + L);
+        c10.intoArray(c, co + 1 * ldc); c11.intoArray(c, co + 1 * ldc + L);
+        c20.intoArray(c, co + 2 * ldc); c21.intoArray(c, co + 2 * ldc + L);
+        c30.intoArray(c, co + 3 * ldc); c31.intoArray(c, co + 3 * ldc + L);
+        c40.intoArray(c, co + 4 * ldc); c41.intoArray(c, co + 4 * ldc + L);
+        c50.intoArray(c, co + 5 * ldc); c51.intoArray(c, co + 5 * ldc + L);
+        c60.intoArray(c, co + 6 * ldc); c61.intoArray(c, co + 6 * ldc + L);
+        c70.intoArray(c, co + 7 * ldc); c71.intoArray(c, co + 7 * ldc + L);
+        c80.intoArray(c, co + 8 * ldc); c81.intoArray(c, co + 8 * ldc + L);
+        c90.intoArray(c, co + 9 * ldc); c91.intoArray(c, co + 9 * ldc + L);
+        ca0.intoArray(c, co + 10 * ldc); ca1.intoArray(c, co + 10 * ldc + L);
+        cb0.intoArray(c, co + 11 * ldc); cb1.intoArray(c, co + 11 * ldc + L);
     }
 
     /**

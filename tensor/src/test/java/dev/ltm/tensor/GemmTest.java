@@ -131,10 +131,39 @@ class GemmTest {
         rng.fillUniform(c0, -1, 1);
         for (boolean add : new boolean[] {false, true}) {
             float[] vec = c0.clone(), sca = c0.clone();
-            Gemm.kernel(kc, pa, 0, pb, 0, vec, 0, ldc, add);
+            Gemm.kernelPacked(kc, pa, 0, pb, 0, vec, 0, ldc, add);
             Gemm.kernelScalar(kc, pa, 0, pb, 0, sca, 0, ldc, add);
             for (int i = 0; i < vec.length; i++) {
                 assertThat(vec[i]).as("C[%d] add=%s", i, add).isCloseTo(sca[i], Offset.offset(1e-4f));
+            }
+        }
+    }
+
+    /** Both tiles' kernels, whichever this machine's MR is: each element is the FMA chain over p, then + C when adding. */
+    @Test
+    void fourAndTwelveRowKernelsFormEachElementsFmaChain() {
+        Rng rng = new Rng(10);
+        int kc = 29, nr = Gemm.NR, ldc = nr + 5;
+        for (int rows : new int[] {4, 12}) {
+            float[] pa = new float[rows * kc], pb = new float[nr * kc], c0 = new float[rows * ldc];
+            rng.fillUniform(pa, -1, 1);
+            rng.fillUniform(pb, -1, 1);
+            rng.fillUniform(c0, -1, 1);
+            for (boolean add : new boolean[] {false, true}) {
+                float[] got = c0.clone();
+                if (rows == 4) Gemm.kernel(kc, pa, 0, pb, 0, got, 0, ldc, add);
+                else Gemm.kernel12(kc, pa, 0, pb, 0, got, 0, ldc, add);
+                for (int r = 0; r < rows; r++) {
+                    for (int j = 0; j < ldc; j++) {
+                        float want = c0[r * ldc + j];
+                        if (j < nr) {
+                            float acc = 0;
+                            for (int p = 0; p < kc; p++) acc = Math.fma(pa[p * rows + r], pb[p * nr + j], acc);
+                            want = add ? acc + c0[r * ldc + j] : acc;
+                        }
+                        assertThat(got[r * ldc + j]).as("rows=%d add=%s C[%d,%d]", rows, add, r, j).isEqualTo(want);
+                    }
+                }
             }
         }
     }
