@@ -22,14 +22,33 @@ final class SideBySide {
 
     private SideBySide() {}
 
-    /** Runs {@code warmups} untimed calls of each, then {@code rounds} rounds of {@code reps} timed calls of each. */
+    /**
+     * Warm-up keeps going, one call of each at a time, until each side has made {@code warmups} calls and ours have
+     * taken {@link #WARMUP_MS} in all; 40 matmuls of 256^3 (5 ms) left C2 still compiling the kernels, which then ran
+     * 0.3-1.5 ms a call against 0.13 after 400.
+     */
+    static final double WARMUP_MS = 1000;
+
+    /**
+     * Each round times at least this long of our calls: rounds of 5 matmuls of 256^3 were 1 ms, and their medians
+     * ran from 0.12 to 0.51 ms a call in one run; more calls per round make each round's median a steady figure.
+     */
+    static final double ROUND_MS = 100;
+
+    /**
+     * Warms both up (see {@link #WARMUP_MS}), then runs {@code rounds} rounds of timed calls of each: {@code reps}
+     * calls, or as many as fill {@link #ROUND_MS} at our last warm-up call's pace, if that is more.
+     */
     static Result run(String what, int warmups, int rounds, int reps, Runnable ours, Runnable theirs) {
-        for (int i = 0; i < warmups; i++) {
-            ours.run();
+        double oursWarmMs = 0, lastMs = 0;
+        for (int i = 0; i < warmups || (warmups > 0 && oursWarmMs < WARMUP_MS); i++) {
+            lastMs = timeMs(ours);
+            oursWarmMs += lastMs;
             letThreadsPark();
             theirs.run();
             letThreadsPark();
         }
+        if (lastMs > 0) reps = (int) Math.max(reps, Math.min(1000, Math.ceil(ROUND_MS / lastMs)));
         List<Double> a = new ArrayList<>(), b = new ArrayList<>();
         for (int r = 0; r < rounds; r++) {
             for (int i = 0; i < reps; i++) a.add(timeMs(ours));
