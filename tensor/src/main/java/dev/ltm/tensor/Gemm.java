@@ -18,8 +18,9 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>The fast path follows the BLIS/GotoBLAS scheme: B is packed into a [KC x NC] panel of NR-wide
  * column slivers, A into an [MC x KC] block of MR-high row slivers (packing absorbs the
  * transposes and pads edges with zeros), and an MR x NR register-blocked FMA micro-kernel
- * sweeps the block. The block sizes below were measured on this project's reference machine; the
- * deep KC, which keeps C's traffic low, matters most.
+ * sweeps the block. The tile and block sizes below were measured on the machines this project has
+ * run on: Zen 3 and Zen 4 share one configuration (4-row tile, deep KC, which keeps C's traffic low),
+ * and Intel AVX-512 cores get another ({@link Tuning}; {@link #configuration()} names the one in use).
  */
 public final class Gemm {
     private static final VectorSpecies<Float> F = Simd.F;
