@@ -36,6 +36,12 @@ public final class Attention {
      */
     static final long INLINE_WORK = 1 << 16;
 
+    /**
+     * Eight rows per tile in {@link #scores8} and {@link #accumulate8} instead of four, on the machines the GEMM gives its
+     * 12-row tile ({@link Gemm.Tuning}): two 512-bit FMA pipes need 16 chains in flight, and four rows give 8.
+     */
+    static final boolean EIGHT_ROWS = Gemm.Tuning.INTEL_AVX512;
+
     /** Tasks a call may use: one under {@link #INLINE_WORK}, else all threads. */
     static int tasks(AttentionDims d) {
         long work = (long) d.batch() * d.heads() * d.tq() * d.tk() * d.headDim();
@@ -454,11 +460,61 @@ public final class Attention {
     static void scoresTile(float[] a, int aBase, int aStride, int rows, float[] t, int tBase, int tStride, int n, int hd,
                            float scale, float[] dst) {
         int r = 0;
+        if (EIGHT_ROWS) {
+            for (; r + 8 <= rows; r += 8) scores8(a, aBase + r * aStride, aStride, t, tBase, tStride, n, hd, scale, dst, r * BLOCK_K);
+        }
         for (; r + 4 <= rows; r += 4) {
             int a0 = aBase + r * aStride;
-            scores4(a, a0, a0 + aStride, a0 + 2 * aStride, a0 + 3 * aStride, t, tBase, tStride, n, hd, scale, dst, r * BLOCK_K);
+            scores4(a, a0, a0 + aStride, a0 + 2 * aStride, a0 + 3 * aStride, t, tBase, tStride, n, hd, scale, dst, r * BLOCK_K, 0);
         }
         for (; r < rows; r++) scoresRow(a, aBase + r * aStride, t, tBase, tStride, n, hd, scale, dst, r * BLOCK_K);
+    }
+
+    /**
+     * {@link #scores4} for eight rows (rows r at {@code a0 + r*aStride}), on the Intel tuning ({@link #EIGHT_ROWS}): per step
+     * over d, two vectors of keys and eight broadcasts feed sixteen FMA chains, which two 512-bit FMA pipes need. The key
+     * columns past the last whole pair go to scores4, four rows at a time. Each lane is the same chain as scores4 forms.
+     */
+    static void scores8(float[] a, int a0, int aStride, float[] t, int tBase, int tStride, int n, int hd,
+                                float scale, float[] dst, int dstOff) {
+        int len = F.length(), c = 0;
+        int a1 = a0 + aStride, a2 = a1 + aStride, a3 = a2 + aStride, a4 = a3 + aStride, a5 = a4 + aStride, a6 = a5 + aStride, a7 = a6 + aStride;
+        for (; c + len < n; c += 2 * len) {
+            FloatVector s00 = FloatVector.zero(F), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
+            FloatVector s40 = s00, s41 = s00, s50 = s00, s51 = s00, s60 = s00, s61 = s00, s70 = s00, s71 = s00;
+            for (int d = 0; d < hd; d++) {
+                int row = tBase + d * tStride + c;
+                FloatVector k0 = FloatVector.fromArray(F, t, row), k1 = FloatVector.fromArray(F, t, row + len);
+                FloatVector x = FloatVector.broadcast(F, a[a0 + d]);
+                s00 = x.fma(k0, s00); s01 = x.fma(k1, s01);
+                x = FloatVector.broadcast(F, a[a1 + d]);
+                s10 = x.fma(k0, s10); s11 = x.fma(k1, s11);
+                x = FloatVector.broadcast(F, a[a2 + d]);
+                s20 = x.fma(k0, s20); s21 = x.fma(k1, s21);
+                x = FloatVector.broadcast(F, a[a3 + d]);
+                s30 = x.fma(k0, s30); s31 = x.fma(k1, s31);
+                x = FloatVector.broadcast(F, a[a4 + d]);
+                s40 = x.fma(k0, s40); s41 = x.fma(k1, s41);
+                x = FloatVector.broadcast(F, a[a5 + d]);
+                s50 = x.fma(k0, s50); s51 = x.fma(k1, s51);
+                x = FloatVector.broadcast(F, a[a6 + d]);
+                s60 = x.fma(k0, s60); s61 = x.fma(k1, s61);
+                x = FloatVector.broadcast(F, a[a7 + d]);
+                s70 = x.fma(k0, s70); s71 = x.fma(k1, s71);
+            }
+            s00.mul(scale).intoArray(dst, dstOff + 0 * BLOCK_K + c); s01.mul(scale).intoArray(dst, dstOff + 0 * BLOCK_K + c + len);
+            s10.mul(scale).intoArray(dst, dstOff + 1 * BLOCK_K + c); s11.mul(scale).intoArray(dst, dstOff + 1 * BLOCK_K + c + len);
+            s20.mul(scale).intoArray(dst, dstOff + 2 * BLOCK_K + c); s21.mul(scale).intoArray(dst, dstOff + 2 * BLOCK_K + c + len);
+            s30.mul(scale).intoArray(dst, dstOff + 3 * BLOCK_K + c); s31.mul(scale).intoArray(dst, dstOff + 3 * BLOCK_K + c + len);
+            s40.mul(scale).intoArray(dst, dstOff + 4 * BLOCK_K + c); s41.mul(scale).intoArray(dst, dstOff + 4 * BLOCK_K + c + len);
+            s50.mul(scale).intoArray(dst, dstOff + 5 * BLOCK_K + c); s51.mul(scale).intoArray(dst, dstOff + 5 * BLOCK_K + c + len);
+            s60.mul(scale).intoArray(dst, dstOff + 6 * BLOCK_K + c); s61.mul(scale).intoArray(dst, dstOff + 6 * BLOCK_K + c + len);
+            s70.mul(scale).intoArray(dst, dstOff + 7 * BLOCK_K + c); s71.mul(scale).intoArray(dst, dstOff + 7 * BLOCK_K + c + len);
+        }
+        if (c < n) {
+            scores4(a, a0, a1, a2, a3, t, tBase, tStride, n, hd, scale, dst, dstOff, c);
+            scores4(a, a4, a5, a6, a7, t, tBase, tStride, n, hd, scale, dst, dstOff + 4 * BLOCK_K, c);
+        }
     }
 
     /**
@@ -469,9 +525,9 @@ public final class Attention {
      * shared tile with the stride of the broadcast values as a parameter ran at 34-37 GFLOP/s here against
      * 50-66 (the 32 x 64 x 64 score tile, one thread), since with stride 1 known C2 drops the range checks.
      */
-    private static void scores4(float[] a, int a0, int a1, int a2, int a3, float[] t, int tBase, int tStride, int n, int hd,
-                                float scale, float[] dst, int dstOff) {
-        int len = F.length(), c = 0;
+    static void scores4(float[] a, int a0, int a1, int a2, int a3, float[] t, int tBase, int tStride, int n, int hd,
+                                float scale, float[] dst, int dstOff, int cFrom) {
+        int len = F.length(), c = cFrom;
         int o0 = dstOff, o1 = o0 + BLOCK_K, o2 = o1 + BLOCK_K, o3 = o2 + BLOCK_K;
         for (; c + len < n; c += 2 * len) { // the pair ends by n rounded up to whole vectors
             FloatVector s00 = FloatVector.zero(F), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
@@ -618,25 +674,103 @@ public final class Attention {
                                         int[] lo, int[] hi, int count, float[] rows, int rowBase, int rowStride, int hd) {
         int q = 0;
         if (Simd.ENABLED && hd >= F.length()) {
-            for (; q + 4 <= count; q += 4) {
-                int cLo = Math.max(Math.max(lo[q], lo[q + 1]), Math.max(lo[q + 2], lo[q + 3]));
-                int cHi = Math.min(Math.min(hi[q], hi[q + 1]), Math.min(hi[q + 2], hi[q + 3]));
-                if (cLo >= cHi) {
-                    for (int e = q; e < q + 4; e++)
-                        accumulateSpan(acc, accBase + e * accStep, w, wBase + e * wStep, wStride, lo[e], hi[e], rows, rowBase, rowStride, hd);
-                    continue;
-                }
-                for (int e = q; e < q + 4; e++)
-                    accumulateSpan(acc, accBase + e * accStep, w, wBase + e * wStep, wStride, lo[e], cLo, rows, rowBase, rowStride, hd);
-                int a0 = accBase + q * accStep, w0 = wBase + q * wStep + cLo * wStride;
-                accumulate4(acc, a0, a0 + accStep, a0 + 2 * accStep, a0 + 3 * accStep, w, w0, w0 + wStep, w0 + 2 * wStep, w0 + 3 * wStep,
-                        wStride, cHi - cLo, rows, rowBase + cLo * rowStride, rowStride, hd);
-                for (int e = q; e < q + 4; e++)
-                    accumulateSpan(acc, accBase + e * accStep, w, wBase + e * wStep, wStride, cHi, hi[e], rows, rowBase, rowStride, hd);
-            }
+            int group = EIGHT_ROWS && hd >= 2 * F.length() ? 8 : 4;
+            for (; q + group <= count; q += group)
+                accumulateGroup(group, q, acc, accBase, accStep, w, wBase, wStep, wStride, lo, hi, rows, rowBase, rowStride, hd);
+            for (; q + 4 <= count; q += 4)
+                accumulateGroup(4, q, acc, accBase, accStep, w, wBase, wStep, wStride, lo, hi, rows, rowBase, rowStride, hd);
         }
         for (; q < count; q++)
             accumulateSpan(acc, accBase + q * accStep, w, wBase + q * wStep, wStride, lo[q], hi[q], rows, rowBase, rowStride, hd);
+    }
+
+    /**
+     * Targets q .. q + size - 1 (size 4 or 8) of {@link #accumulateSpans}: the keys all of them see go through
+     * {@link #accumulate4} or {@link #accumulate8} together, each target's own keys before and after through
+     * {@link #accumulateSpan}. Each element still sums over c in order. Eight targets that share no key go as two fours.
+     */
+    static void accumulateGroup(int size, int q, float[] acc, int accBase, int accStep, float[] w, int wBase, int wStep,
+                                        int wStride, int[] lo, int[] hi, float[] rows, int rowBase, int rowStride, int hd) {
+        int cLo = lo[q], cHi = hi[q];
+        for (int e = q + 1; e < q + size; e++) {
+            cLo = Math.max(cLo, lo[e]);
+            cHi = Math.min(cHi, hi[e]);
+        }
+        if (cLo >= cHi) {
+            if (size == 8) {
+                accumulateGroup(4, q, acc, accBase, accStep, w, wBase, wStep, wStride, lo, hi, rows, rowBase, rowStride, hd);
+                accumulateGroup(4, q + 4, acc, accBase, accStep, w, wBase, wStep, wStride, lo, hi, rows, rowBase, rowStride, hd);
+            } else {
+                for (int e = q; e < q + size; e++)
+                    accumulateSpan(acc, accBase + e * accStep, w, wBase + e * wStep, wStride, lo[e], hi[e], rows, rowBase, rowStride, hd);
+            }
+            return;
+        }
+        for (int e = q; e < q + size; e++)
+            accumulateSpan(acc, accBase + e * accStep, w, wBase + e * wStep, wStride, lo[e], cLo, rows, rowBase, rowStride, hd);
+        int a0 = accBase + q * accStep, w0 = wBase + q * wStep + cLo * wStride;
+        if (size == 8) {
+            accumulate8(acc, a0, accStep, w, w0, wStep, wStride, cHi - cLo, rows, rowBase + cLo * rowStride, rowStride, hd);
+        } else {
+            accumulate4(acc, a0, a0 + accStep, a0 + 2 * accStep, a0 + 3 * accStep, w, w0, w0 + wStep, w0 + 2 * wStep, w0 + 3 * wStep,
+                    wStride, cHi - cLo, rows, rowBase + cLo * rowStride, rowStride, hd, 0);
+        }
+        for (int e = q; e < q + size; e++)
+            accumulateSpan(acc, accBase + e * accStep, w, wBase + e * wStep, wStride, cHi, hi[e], rows, rowBase, rowStride, hd);
+    }
+
+    /**
+     * {@link #accumulate4} for eight accumulator rows (at {@code o0 + r*oStep}, weights at {@code w0 + r*wStep}), on the
+     * Intel tuning: per step over c, two vectors of a row and eight broadcasts feed sixteen FMA chains. Head dimensions
+     * past the last whole pair of vectors go to accumulate4, four rows at a time. Each element is the same chain over c.
+     */
+    private static void accumulate8(float[] acc, int o0, int oStep, float[] w, int w0, int wStep, int wStride, int n,
+                                    float[] rows, int rowBase, int rowStride, int hd) {
+        int len = F.length(), d = 0;
+        int o1 = o0 + oStep, o2 = o1 + oStep, o3 = o2 + oStep, o4 = o3 + oStep, o5 = o4 + oStep, o6 = o5 + oStep, o7 = o6 + oStep;
+        int w1 = w0 + wStep, w2 = w1 + wStep, w3 = w2 + wStep, w4 = w3 + wStep, w5 = w4 + wStep, w6 = w5 + wStep, w7 = w6 + wStep;
+        for (; d + 2 * len <= hd; d += 2 * len) {
+            FloatVector a00 = FloatVector.fromArray(F, acc, o0 + d), a01 = FloatVector.fromArray(F, acc, o0 + d + len);
+            FloatVector a10 = FloatVector.fromArray(F, acc, o1 + d), a11 = FloatVector.fromArray(F, acc, o1 + d + len);
+            FloatVector a20 = FloatVector.fromArray(F, acc, o2 + d), a21 = FloatVector.fromArray(F, acc, o2 + d + len);
+            FloatVector a30 = FloatVector.fromArray(F, acc, o3 + d), a31 = FloatVector.fromArray(F, acc, o3 + d + len);
+            FloatVector a40 = FloatVector.fromArray(F, acc, o4 + d), a41 = FloatVector.fromArray(F, acc, o4 + d + len);
+            FloatVector a50 = FloatVector.fromArray(F, acc, o5 + d), a51 = FloatVector.fromArray(F, acc, o5 + d + len);
+            FloatVector a60 = FloatVector.fromArray(F, acc, o6 + d), a61 = FloatVector.fromArray(F, acc, o6 + d + len);
+            FloatVector a70 = FloatVector.fromArray(F, acc, o7 + d), a71 = FloatVector.fromArray(F, acc, o7 + d + len);
+            for (int c = 0; c < n; c++) {
+                int row = rowBase + c * rowStride + d, wc = c * wStride;
+                FloatVector r0 = FloatVector.fromArray(F, rows, row), r1 = FloatVector.fromArray(F, rows, row + len);
+                FloatVector x = FloatVector.broadcast(F, w[w0 + wc]);
+                a00 = r0.fma(x, a00); a01 = r1.fma(x, a01);
+                x = FloatVector.broadcast(F, w[w1 + wc]);
+                a10 = r0.fma(x, a10); a11 = r1.fma(x, a11);
+                x = FloatVector.broadcast(F, w[w2 + wc]);
+                a20 = r0.fma(x, a20); a21 = r1.fma(x, a21);
+                x = FloatVector.broadcast(F, w[w3 + wc]);
+                a30 = r0.fma(x, a30); a31 = r1.fma(x, a31);
+                x = FloatVector.broadcast(F, w[w4 + wc]);
+                a40 = r0.fma(x, a40); a41 = r1.fma(x, a41);
+                x = FloatVector.broadcast(F, w[w5 + wc]);
+                a50 = r0.fma(x, a50); a51 = r1.fma(x, a51);
+                x = FloatVector.broadcast(F, w[w6 + wc]);
+                a60 = r0.fma(x, a60); a61 = r1.fma(x, a61);
+                x = FloatVector.broadcast(F, w[w7 + wc]);
+                a70 = r0.fma(x, a70); a71 = r1.fma(x, a71);
+            }
+            a00.intoArray(acc, o0 + d); a01.intoArray(acc, o0 + d + len);
+            a10.intoArray(acc, o1 + d); a11.intoArray(acc, o1 + d + len);
+            a20.intoArray(acc, o2 + d); a21.intoArray(acc, o2 + d + len);
+            a30.intoArray(acc, o3 + d); a31.intoArray(acc, o3 + d + len);
+            a40.intoArray(acc, o4 + d); a41.intoArray(acc, o4 + d + len);
+            a50.intoArray(acc, o5 + d); a51.intoArray(acc, o5 + d + len);
+            a60.intoArray(acc, o6 + d); a61.intoArray(acc, o6 + d + len);
+            a70.intoArray(acc, o7 + d); a71.intoArray(acc, o7 + d + len);
+        }
+        if (d < hd) {
+            accumulate4(acc, o0, o1, o2, o3, w, w0, w1, w2, w3, wStride, n, rows, rowBase, rowStride, hd, d);
+            accumulate4(acc, o4, o5, o6, o7, w, w4, w5, w6, w7, wStride, n, rows, rowBase, rowStride, hd, d);
+        }
     }
 
     /** One target of {@link #accumulateSpans} over c in [from, to) (nothing when empty). */
@@ -652,8 +786,8 @@ public final class Attention {
      * the same chain over c, from the same start, as accumulate forms (its scalar tail included).
      */
     private static void accumulate4(float[] acc, int o0, int o1, int o2, int o3, float[] w, int w0, int w1, int w2, int w3,
-                                    int wStride, int n, float[] rows, int rowBase, int rowStride, int hd) {
-        int len = F.length(), d = 0;
+                                    int wStride, int n, float[] rows, int rowBase, int rowStride, int hd, int dFrom) {
+        int len = F.length(), d = dFrom;
         for (; d + 2 * len <= hd; d += 2 * len) {
             FloatVector a00 = FloatVector.fromArray(F, acc, o0 + d), a01 = FloatVector.fromArray(F, acc, o0 + d + len);
             FloatVector a10 = FloatVector.fromArray(F, acc, o1 + d), a11 = FloatVector.fromArray(F, acc, o1 + d + len);

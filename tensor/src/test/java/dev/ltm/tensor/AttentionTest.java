@@ -306,4 +306,46 @@ class AttentionTest {
         assertThat(relError(dk, dkRef)).isLessThan(1e-4);
         assertThat(relError(dv, dvRef)).isLessThan(1e-4);
     }
+
+    /** The eight-row tiles form every element as the four-row ones do, bit for bit, whichever this machine uses. */
+    @Test
+    void eightRowTilesMatchFourRowTilesBitForBit() {
+        Rng rng = new Rng(77);
+        int hd = 64, tStride = 150, aStride = 70;
+        float[] a = new float[8 * aStride], t = new float[hd * tStride];
+        rng.fillUniform(a, -1, 1);
+        rng.fillUniform(t, -1, 1);
+        for (int n : new int[] {1, 15, 16, 33, 64}) {
+            float[] eight = new float[8 * Attention.BLOCK_K], four = new float[8 * Attention.BLOCK_K];
+            Attention.scores8(a, 0, aStride, t, 3, tStride, n, hd, 0.125f, eight, 0);
+            Attention.scores4(a, 0, aStride, 2 * aStride, 3 * aStride, t, 3, tStride, n, hd, 0.125f, four, 0, 0);
+            Attention.scores4(a, 4 * aStride, 5 * aStride, 6 * aStride, 7 * aStride, t, 3, tStride, n, hd, 0.125f, four, 4 * Attention.BLOCK_K, 0);
+            assertThat(eight).as("scores, %d keys", n).isEqualTo(four);
+        }
+        // acc rows of hd (+ 40 for hd 40) += sum over the visible keys c of w[row, c] * rows[c]: causal, shifted and disjoint spans
+        int keys = 40, rowStride = 90, wStride = 1, wStep = keys;
+        float[] rows = new float[keys * rowStride], w = new float[8 * wStep];
+        rng.fillUniform(rows, -1, 1);
+        rng.fillUniform(w, -1, 1);
+        int[][][] spans = {
+            {{0, 33, 34, 35, 36, 37, 38, 39}, {0, 0, 0, 0, 0, 0, 0, 0}},
+            {{40, 40, 40, 40, 40, 40, 40, 40}, {0, 1, 2, 3, 4, 5, 6, 7}},
+            {{10, 12, 14, 16, 30, 32, 34, 36}, {0, 0, 4, 4, 20, 20, 25, 25}},
+            {{5, 5, 5, 5, 40, 40, 40, 40}, {0, 0, 0, 0, 20, 20, 20, 20}},
+        };
+        for (int width : new int[] {64, 40}) {
+            for (int[][] span : spans) {
+                int[] hi = span[0], lo = span[1];
+                int accStep = width + 3;
+                float[] acc8 = new float[8 * accStep], acc4;
+                rng.fillUniform(acc8, -1, 1);
+                acc4 = acc8.clone();
+                Attention.accumulateGroup(8, 0, acc8, 0, accStep, w, 0, wStep, wStride, lo, hi, rows, 2, rowStride, width);
+                Attention.accumulateGroup(4, 0, acc4, 0, accStep, w, 0, wStep, wStride, lo, hi, rows, 2, rowStride, width);
+                Attention.accumulateGroup(4, 4, acc4, 0, accStep, w, 0, wStep, wStride, lo, hi, rows, 2, rowStride, width);
+                assertThat(acc8).as("accumulate, hd %d, hi %s lo %s", width, java.util.Arrays.toString(hi), java.util.Arrays.toString(lo))
+                        .isEqualTo(acc4);
+            }
+        }
+    }
 }
