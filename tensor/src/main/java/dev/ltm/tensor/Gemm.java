@@ -498,8 +498,9 @@ public final class Gemm {
         FloatVector c60 = FloatVector.zero(F), c61 = FloatVector.zero(F), c70 = FloatVector.zero(F), c71 = FloatVector.zero(F);
         FloatVector c80 = FloatVector.zero(F), c81 = FloatVector.zero(F), c90 = FloatVector.zero(F), c91 = FloatVector.zero(F);
         FloatVector ca0 = FloatVector.zero(F), ca1 = FloatVector.zero(F), cb0 = FloatVector.zero(F), cb1 = FloatVector.zero(F);
-        for (int p = 0; p < kc; p++) {
-            int ap = ao + p * 12, bp = bo + p * NR;
+        // the offsets step instead of being p * 12 and p * NR: on the Intel core 7-10% faster alone on L1 slivers, and
+        // full one-thread products alternated ran 1024^3 at 159-160 against 147-165, 2048 x 704 x 256 at 168-174 against 162-172
+        for (int ap = ao, bp = bo, end = ao + kc * 12; ap < end; ap += 12, bp += NR) {
             FloatVector b0 = FloatVector.fromArray(F, pb, bp), b1 = FloatVector.fromArray(F, pb, bp + L);
             FloatVector x = FloatVector.broadcast(F, pa[ap]); c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
             x = FloatVector.broadcast(F, pa[ap + 1]); c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
