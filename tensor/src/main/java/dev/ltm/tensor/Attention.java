@@ -476,7 +476,7 @@ public final class Attention {
      * columns past the last whole pair go to scores4, four rows at a time. Each lane is the same chain as scores4 forms.
      */
     static void scores8(float[] a, int a0, int aStride, float[] t, int tBase, int tStride, int n, int hd,
-                                float scale, float[] dst, int dstOff) {
+                        float scale, float[] dst, int dstOff) {
         int len = F.length(), c = 0;
         int a1 = a0 + aStride, a2 = a1 + aStride, a3 = a2 + aStride, a4 = a3 + aStride, a5 = a4 + aStride, a6 = a5 + aStride, a7 = a6 + aStride;
         for (; c + len < n; c += 2 * len) {
@@ -518,7 +518,8 @@ public final class Attention {
     }
 
     /**
-     * {@link #scoresRow} for four rows of a at once, into four consecutive BLOCK_K rows of dst from dstOff:
+     * {@link #scoresRow} for four rows of a at once, into four consecutive BLOCK_K rows of dst from dstOff (key
+     * columns from cFrom on; {@link #scores8} hands over its last columns so):
      * per step over d, two vectors of keys and four broadcasts feed eight independent FMA chains (one
      * row alone loads a vector of keys for every FMA). Each lane sums over d in order from zero, then
      * scales, as scoresRow does. It has the register tile of {@link #accumulate4} but not its code: one
@@ -526,7 +527,7 @@ public final class Attention {
      * 50-66 (the 32 x 64 x 64 score tile, one thread), since with stride 1 known C2 drops the range checks.
      */
     static void scores4(float[] a, int a0, int a1, int a2, int a3, float[] t, int tBase, int tStride, int n, int hd,
-                                float scale, float[] dst, int dstOff, int cFrom) {
+                        float scale, float[] dst, int dstOff, int cFrom) {
         int len = F.length(), c = cFrom;
         int o0 = dstOff, o1 = o0 + BLOCK_K, o2 = o1 + BLOCK_K, o3 = o2 + BLOCK_K;
         for (; c + len < n; c += 2 * len) { // the pair ends by n rounded up to whole vectors
@@ -690,7 +691,7 @@ public final class Attention {
      * {@link #accumulateSpan}. Each element still sums over c in order. Eight targets that share no key go as two fours.
      */
     static void accumulateGroup(int size, int q, float[] acc, int accBase, int accStep, float[] w, int wBase, int wStep,
-                                        int wStride, int[] lo, int[] hi, float[] rows, int rowBase, int rowStride, int hd) {
+                                int wStride, int[] lo, int[] hi, float[] rows, int rowBase, int rowStride, int hd) {
         int cLo = lo[q], cHi = hi[q];
         for (int e = q + 1; e < q + size; e++) {
             cLo = Math.max(cLo, lo[e]);
@@ -783,7 +784,8 @@ public final class Attention {
     /**
      * {@link #accumulate} for four accumulator rows that share the rows being summed: per step over c,
      * two vectors of a row and four broadcast weights feed eight independent FMA chains. Each element is
-     * the same chain over c, from the same start, as accumulate forms (its scalar tail included).
+     * the same chain over c, from the same start, as accumulate forms (its scalar tail included). Head
+     * dimensions from dFrom on ({@link #accumulate8} hands over the last ones so).
      */
     private static void accumulate4(float[] acc, int o0, int o1, int o2, int o3, float[] w, int w0, int w1, int w2, int w3,
                                     int wStride, int n, float[] rows, int rowBase, int rowStride, int hd, int dFrom) {
