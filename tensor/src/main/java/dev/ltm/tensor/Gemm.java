@@ -77,7 +77,9 @@ public final class Gemm {
      * the defaults hold. The results' last bits depend on the depth block, so they differ between the two.
      */
     static final class Tuning {
-        static final boolean INTEL_AVX512 = L >= 16 && Simd.ENABLED && intelCpu();
+        // Simd's species, not Gemm's L: Attention reads this too, and a class initialised first through it must not
+        // start Gemm's initialisation half way through this one's (Gemm would then read false here).
+        static final boolean INTEL_AVX512 = Simd.F.length() >= 16 && Simd.ENABLED && intelCpu();
 
         private Tuning() {}
 

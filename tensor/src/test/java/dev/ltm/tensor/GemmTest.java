@@ -139,6 +139,20 @@ class GemmTest {
         }
     }
 
+    /**
+     * The tile and blocks follow the tuning whichever class reached it first: when Tuning read Gemm's own L, a JVM that
+     * initialised Attention before Gemm ran the Intel tuning's attention with the default GEMM (MR 4, KC 1024).
+     */
+    @Test
+    void tileAndBlocksFollowTheTuning() {
+        boolean intel = Gemm.Tuning.INTEL_AVX512;
+        assertThat(Attention.EIGHT_ROWS).isEqualTo(intel);
+        assertThat(Gemm.MR).isEqualTo(intel ? 12 : 4);
+        assertThat(Gemm.IN_PLACE_SLIVERS).isEqualTo(intel ? 4 : 8);
+        if (System.getProperty("ltm.gemm.kc") == null) assertThat(Gemm.KC).isEqualTo(intel ? 256 : 1024);
+        assertThat(Gemm.configuration()).contains("MR x NR = " + Gemm.MR + " x " + Gemm.NR);
+    }
+
     /** Both tiles' kernels, whichever this machine's MR is: each element is the FMA chain over p, then + C when adding. */
     @Test
     void fourAndTwelveRowKernelsFormEachElementsFmaChain() {
