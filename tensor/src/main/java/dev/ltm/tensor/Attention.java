@@ -38,7 +38,8 @@ public final class Attention {
 
     /**
      * Eight rows per tile in {@link #scores8} and {@link #accumulate8} instead of four, on the machines the GEMM gives its
-     * 12-row tile ({@link Gemm.Tuning}): two 512-bit FMA pipes need 16 chains in flight, and four rows give 8.
+     * 12-row tile ({@link Gemm.Tuning}): with two 512-bit FMA pipes and a 4-cycle latency, the 8 chains of four rows
+     * are the bare minimum, with no slack for the loads between them; eight rows give 16.
      */
     static final boolean EIGHT_ROWS = Gemm.Tuning.INTEL_AVX512;
 
@@ -472,7 +473,7 @@ public final class Attention {
 
     /**
      * {@link #scores4} for eight rows (rows r at {@code a0 + r*aStride}), on the Intel tuning ({@link #EIGHT_ROWS}): per step
-     * over d, two vectors of keys and eight broadcasts feed sixteen FMA chains, which two 512-bit FMA pipes need. The key
+     * over d, two vectors of keys and eight broadcasts feed sixteen FMA chains, twice what two FMA pipes strictly need. The key
      * columns past the last whole pair go to scores4, four rows at a time. Each lane is the same chain as scores4 forms.
      */
     static void scores8(float[] a, int a0, int aStride, float[] t, int tBase, int tStride, int n, int hd,

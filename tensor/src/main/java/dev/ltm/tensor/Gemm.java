@@ -30,7 +30,8 @@ public final class Gemm {
      * an AVX-512 Zen 4 core run with -XX:UseAVX=2 (16 vector registers, as on AVX2 machines), C2 spilled the 6 x 2
      * tile (12 accumulators + 2 B vectors + 1 broadcast) and reached about 45% of the FMA peak, while 4 x 2 reached
      * about 95%; with 32 registers 6 x 2 and 8 x 2 gained nothing there. An Intel AVX-512 core has two 512-bit FMA
-     * pipes, so it needs 8 FMAs in flight through each 4-cycle latency, and there the micro-kernel alone, on
+     * pipes, so 8 independent FMA chains (4 x 2's) are the bare minimum through its 4-cycle latency, with no slack for
+     * the loads, and there the micro-kernel alone, on
      * L1-resident slivers, ran 4 x 2 at 128-147 GFLOP/s, 8 x 2 at 163-169 and 12 x 2 ({@link #kernel12}, 24
      * accumulators) at 175-176, against a peak of about 230; 14 x 2 spilled (74). So those cores get 12 x 2.
      */
@@ -482,14 +483,14 @@ public final class Gemm {
         c30.intoArray(c, r3); c31.intoArray(c, r3 + L);
     }
 
-    /** The packed micro-kernel of this machine's tile: {@link #kernel12} with 16-float vectors, else {@link #kernel}. */
+    /** The packed micro-kernel of this machine's tile: {@link #kernel12} on the Intel tuning (MR = 12), else {@link #kernel}. */
     static void kernelPacked(int kc, float[] pa, int ao, float[] pb, int bo, float[] c, int co, int ldc, boolean add) {
         if (MR == 12) kernel12(kc, pa, ao, pb, bo, c, co, ldc, add);
         else kernel(kc, pa, ao, pb, bo, c, co, ldc, add);
     }
 
     /**
-     * The 12 x (2 vectors) micro-kernel for 32-register machines, {@link #kernel}'s scheme with three times the rows:
+     * The 12 x (2 vectors) micro-kernel of the Intel tuning (32 registers), {@link #kernel}'s scheme with three times the rows:
      * 24 accumulators, 2 B vectors and a broadcast live in 27 of the 32 registers; each step is 2 vector loads,
      * 12 broadcasts and 24 FMAs, and every element of C is the same FMA chain over k as in {@link #kernel}.
      */
