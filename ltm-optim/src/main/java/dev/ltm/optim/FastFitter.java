@@ -10,6 +10,7 @@ import dev.ltm.model.Posterior;
 import dev.ltm.model.TokenBatch;
 import dev.ltm.tensor.Rng;
 import dev.ltm.tensor.Tensor;
+import dev.ltm.tensor.TensorArena;
 import java.util.LinkedHashMap;
 import java.util.List;
 
@@ -89,11 +90,17 @@ public final class FastFitter {
         AdamW opt = new AdamW(List.of(new AdamW.Group(leaves, settings.lr(), settings.beta1(), settings.beta2(),
                 settings.eps(), settings.weightDecay())));
         // Spec 2, step 2: T_fast AdamW steps on sum_batch (NLL + KL), eps fixed, lr on the fast cosine.
-        for (int s = 0; s < steps; s++) {
-            opt.zeroGrad();
-            Var loss = Elbo.negativeBound(model.logitsFromPrefix(prefix, frozen, q.z()), batch, q);
-            Tape.backward(loss);
-            opt.step(Schedules.fastCosine(s, steps, settings.lr()));
+        try (TensorArena arena = TensorArena.open()) {
+            for (int s = 0; s < steps; s++) {
+                opt.zeroGrad();
+                // The step's graph is dead once mu's and logvar's gradients are taken (the leaves keep copies):
+                // its tensors' storage serves the next step's.
+                try (TensorArena.Scope _ = arena.scope()) {
+                    Var loss = Elbo.negativeBound(model.logitsFromPrefix(prefix, frozen, q.z()), batch, q);
+                    Tape.backward(loss);
+                }
+                opt.step(Schedules.fastCosine(s, steps, settings.lr()));
+            }
         }
         opt.zeroGrad();
         // Spec 2, step 3: z = mu + eps * sigma at the final point, and one more forward pass for the bound.

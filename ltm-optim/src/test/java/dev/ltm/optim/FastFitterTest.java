@@ -107,6 +107,38 @@ class FastFitterTest {
         assertThat(a.elbo().totalNelbo()).isEqualTo(b.elbo().totalNelbo());
     }
 
+    /**
+     * The fit's steps draw their tensors from a TensorArena (the previous step's storage); in mode check every
+     * result is recycled and each released array is filled with NaN first. The fit is the same, bit for bit, as
+     * with every tensor new from the JVM.
+     */
+    @Test
+    void recyclingTheStepsTensorsChangesNoBit() {
+        Rng rng = new Rng(12);
+        LatentThoughtModel m = new LatentThoughtModel(CONFIG, rng);
+        TokenBatch batch = batch(rng, 3, 12, 50);
+        FastFitter f = new FastFitter(m, FastFitter.Settings.defaults().withSteps(5));
+        String old = System.getProperty("ltm.arena");
+        try {
+            java.util.Map<String, FastFitter.Result> fits = new java.util.LinkedHashMap<>();
+            for (String mode : new String[] {"false", "check", "true"}) {
+                System.setProperty("ltm.arena", mode);
+                fits.put(mode, f.fit(batch, new Rng(13)));
+            }
+            FastFitter.Result plain = fits.get("false");
+            for (FastFitter.Result r : fits.values()) {
+                assertThat(r.mu().data()).containsExactly(plain.mu().data());
+                assertThat(r.logvar().data()).containsExactly(plain.logvar().data());
+                assertThat(r.z().data()).containsExactly(plain.z().data());
+                assertThat(r.elbo().totalNelbo()).isEqualTo(plain.elbo().totalNelbo());
+            }
+            assertThat(plain.elbo().totalNelbo()).isFinite();
+        } finally {
+            if (old == null) System.clearProperty("ltm.arena");
+            else System.setProperty("ltm.arena", old);
+        }
+    }
+
     @Test
     void withoutThoughtsTheBoundIsThePlainNll() {
         LtmConfig gpt = LtmConfig.builder().vocabSize(50).width(16).layers(2).heads(4).kvHeads(2).maxSeqLen(17).build();

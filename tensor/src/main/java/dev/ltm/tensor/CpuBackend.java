@@ -20,7 +20,7 @@ public final class CpuBackend implements Backend {
 
     @Override public String name() { return "cpu"; }
 
-    @Override public Tensor zeros(Shape shape) { return Tensor.zeros(shape); }
+    @Override public Tensor zeros(Shape shape) { return Tensor.zeroed(shape); }
 
     @Override public Tensor fromArray(float[] values, Shape shape) { return Tensor.of(values.clone(), shape); }
 
@@ -31,7 +31,7 @@ public final class CpuBackend implements Backend {
         Shape as = a.shape(), bs = b.shape(), os = Shape.matmulResult(as, bs, transA, transB);
         int m = os.dim(-2), n = os.dim(-1), k = transA ? as.dim(-2) : as.dim(-1);
         int batch = as.sizeOf(0, as.rank() - 2);
-        Tensor out = Tensor.zeros(os);
+        Tensor out = Tensor.output(os);
         boolean sharedB = bs.rank() == 2;
         int ldb = bs.dim(-1);
         if (sharedB && !transA) {
@@ -60,7 +60,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor binary(BinaryOp op, Tensor a, Tensor b, Shape outShape) {
-        Tensor out = Tensor.zeros(outShape);
+        Tensor out = Tensor.output(outShape);
         float[] x = a.data(), y = b.data(), o = out.data();
         if (a.shape().equals(outShape) && b.shape().equals(outShape)) {
             parallelChunks(o.length, (lo, hi) -> binaryRun(op, x, lo, 1, y, lo, 1, o, lo, hi - lo));
@@ -110,7 +110,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor unary(UnaryOp op, Tensor a) {
-        Tensor out = Tensor.zeros(a.shape());
+        Tensor out = Tensor.output(a.shape());
         float[] x = a.data(), o = out.data();
         parallelChunks(x.length, (lo, hi) -> {
             if (VectorMath.transcendental(op, x, o, lo, hi)) return;
@@ -135,7 +135,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor affine(Tensor a, float mul, float add) {
-        Tensor out = Tensor.zeros(a.shape());
+        Tensor out = Tensor.output(a.shape());
         float[] x = a.data(), o = out.data();
         parallelChunks(x.length, (lo, hi) -> {
             int i = lo;
@@ -201,7 +201,7 @@ public final class CpuBackend implements Backend {
 
     /** A new tensor of a's shape filled by {@code body}, the elements chunked over the threads as {@link #unary} chunks them. */
     private static Tensor fused(Tensor a, Tensor b, FusedBody body) {
-        Tensor out = Tensor.zeros(a.shape());
+        Tensor out = Tensor.output(a.shape());
         float[] x = a.data(), y = b.data(), o = out.data();
         parallelChunks(x.length, (lo, hi) -> body.run(x, y, o, lo, hi));
         return out;
@@ -214,7 +214,7 @@ public final class CpuBackend implements Backend {
     @Override
     public Tensor[] swigluBackward(Tensor a, Tensor b, Tensor g) {
         if (!a.shape().equals(b.shape()) || !a.shape().equals(g.shape())) return Backend.super.swigluBackward(a, b, g);
-        Tensor da = Tensor.zeros(a.shape()), db = Tensor.zeros(a.shape());
+        Tensor da = Tensor.output(a.shape()), db = Tensor.output(a.shape());
         float[] x = a.data(), y = b.data(), gd = g.data(), dx = da.data(), dy = db.data();
         parallelChunks(x.length, (lo, hi) -> {
             int i = lo;
@@ -250,7 +250,7 @@ public final class CpuBackend implements Backend {
         Shape s = a.shape();
         int r = s.rank();
         int[] st = broadcastStrides(target, s);
-        Tensor out = Tensor.zeros(target);
+        Tensor out = Tensor.zeroed(target);
         float[] x = a.data(), o = out.data();
         int inner = r == 0 ? 1 : s.dim(r - 1), rows = s.size() / Math.max(1, inner);
         int[] dims = s.dims();
@@ -281,7 +281,7 @@ public final class CpuBackend implements Backend {
         int r = perm.length;
         Shape os = a.shape().permute(perm);
         int[] od = os.dims(), ps = a.shape().permutedStrides(perm);
-        Tensor out = Tensor.zeros(os);
+        Tensor out = Tensor.output(os);
         float[] x = a.data(), o = out.data();
         if (r == 0) {
             o[0] = x[0];
@@ -306,7 +306,7 @@ public final class CpuBackend implements Backend {
         Shape s = a.shape();
         int ax = s.axis(axis);
         int outer = s.sizeOf(0, ax), n = s.dim(ax), inner = s.sizeOf(ax + 1, s.rank()), len = end - start;
-        Tensor out = Tensor.zeros(s.withDim(ax, len));
+        Tensor out = Tensor.output(s.withDim(ax, len));
         for (int p = 0; p < outer; p++) {
             System.arraycopy(a.data(), (p * n + start) * inner, out.data(), p * len * inner, len * inner);
         }
@@ -320,7 +320,7 @@ public final class CpuBackend implements Backend {
         int total = 0;
         for (Tensor t : parts) total += t.dim(ax);
         Shape os = s0.withDim(ax, total);
-        Tensor out = Tensor.zeros(os);
+        Tensor out = Tensor.output(os);
         int outer = s0.sizeOf(0, ax), inner = s0.sizeOf(ax + 1, s0.rank());
         int at = 0;
         for (Tensor t : parts) {
@@ -338,7 +338,7 @@ public final class CpuBackend implements Backend {
     @Override
     public Tensor rmsNorm(Tensor x, Tensor g, float eps, Tensor rstdOut) {
         int h = x.dim(-1), rows = x.size() / h;
-        Tensor out = Tensor.zeros(x.shape());
+        Tensor out = Tensor.output(x.shape());
         float[] xs = x.data(), gs = g.data(), o = out.data(), rstd = rstdOut.data();
         parallelChunks((long) rows * h, rows, (lo, hi) -> {
             for (int r = lo; r < hi; r++) {
@@ -383,7 +383,7 @@ public final class CpuBackend implements Backend {
     public Tensor rmsNormBackward(Tensor x, Tensor g, Tensor rstdIn, Tensor dy, Tensor dg) {
         // y = x * s * g with s = (mean(x^2)+eps)^-1/2:  dx = s*g*dy - s^3/H * x * sum(g*dy*x)
         int h = x.dim(-1), rows = x.size() / h;
-        Tensor dx = Tensor.zeros(x.shape());
+        Tensor dx = Tensor.output(x.shape());
         float[] xs = x.data(), gs = g.data(), d = dy.data(), o = dx.data(), rstd = rstdIn.data();
         parallelChunks((long) rows * h, rows, (lo, hi) -> {
             for (int r = lo; r < hi; r++) {
@@ -424,7 +424,7 @@ public final class CpuBackend implements Backend {
     @Override
     public Tensor embedding(Tensor table, int[] ids) {
         int v = table.dim(0), h = table.dim(1);
-        Tensor out = Tensor.zeros(ids.length, h);
+        Tensor out = Tensor.output(Shape.of(ids.length, h));
         for (int i = 0; i < ids.length; i++) {
             if (ids[i] < 0 || ids[i] >= v) {
                 throw new IllegalArgumentException("embedding: id " + ids[i] + " at " + i + " outside vocabulary [0, " + v + ")");
@@ -463,8 +463,8 @@ public final class CpuBackend implements Backend {
         RopeTables.Table table = ropeTables.get(hd, theta, maxPosition);
         float[] cosPairs = table.cosPairs(), sinPairs = table.sinPairs();
         float sign = inverse ? -1f : 1f;
-        Tensor out = x.copy();
-        float[] o = out.data();
+        Tensor out = Tensor.output(x.shape());
+        float[] xs = x.data(), o = out.data();
         parallelChunks((long) b * t * nh * hd, b * t, (lo, hi) -> {
             for (int bt = lo; bt < hi; bt++) {
                 int at = positions[bt % t] * half;
@@ -475,7 +475,7 @@ public final class CpuBackend implements Backend {
                     int i = 0;
                     if (Simd.ENABLED) {
                         for (int len = Simd.F.length(); 2 * i + len <= 2 * half; i += len / 2) {
-                            FloatVector v = FloatVector.fromArray(Simd.F, o, off + 2 * i);
+                            FloatVector v = FloatVector.fromArray(Simd.F, xs, off + 2 * i);
                             FloatVector s = FloatVector.fromArray(Simd.F, sinPairs, 2 * (at + i));
                             if (inverse) s = s.neg();
                             v.mul(FloatVector.fromArray(Simd.F, cosPairs, 2 * (at + i))).add(v.rearrange(PAIR_SWAP).mul(s))
@@ -484,7 +484,7 @@ public final class CpuBackend implements Backend {
                     }
                     for (; i < half; i++) {
                         float c = cosPairs[2 * (at + i)], s = sign * sinPairs[2 * (at + i) + 1];
-                        float x0 = o[off + 2 * i], x1 = o[off + 2 * i + 1];
+                        float x0 = xs[off + 2 * i], x1 = xs[off + 2 * i + 1];
                         o[off + 2 * i] = x0 * c - x1 * s;
                         o[off + 2 * i + 1] = x0 * s + x1 * c;
                     }
@@ -498,7 +498,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, Tensor lse) {
-        Tensor out = Tensor.zeros(q.shape());
+        Tensor out = Tensor.output(q.shape());
         Attention.forward(q.data(), k.data(), v.data(), out.data(), lse.data(), AttentionDims.of(q.shape(), k.shape(), v.shape(), mask));
         return out;
     }
@@ -516,7 +516,7 @@ public final class CpuBackend implements Backend {
     @Override
     public Tensor crossEntropy(Tensor logits, int[] targets) {
         int v = logits.dim(-1), rows = targets.length;
-        Tensor out = Tensor.zeros(rows);
+        Tensor out = Tensor.zeroed(Shape.of(rows));
         float[] x = logits.data(), loss = out.data();
         parallelChunks((long) rows * v, rows, (lo, hi) -> {
             for (int r = lo; r < hi; r++) {
@@ -533,7 +533,7 @@ public final class CpuBackend implements Backend {
     @Override
     public Tensor crossEntropyBackward(Tensor logits, int[] targets, Tensor rowScale, Tensor upstream) {
         int v = logits.dim(-1), rows = targets.length;
-        Tensor d = Tensor.zeros(logits.shape());
+        Tensor d = Tensor.zeroed(logits.shape());
         float[] x = logits.data(), o = d.data(), w = rowScale.read();
         float g = upstream.item();
         parallelChunks((long) rows * v, rows, (lo, hi) -> {

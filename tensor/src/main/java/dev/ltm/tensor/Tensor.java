@@ -67,6 +67,21 @@ public final class Tensor {
     /** A tensor of zeros. */
     public static Tensor zeros(Shape shape) { return new Tensor(shape, new float[shape.size()], CpuBackend.INSTANCE); }
 
+    /**
+     * For the CPU backend: a result of {@code shape} whose every element the op is about to write. Its array may be
+     * an uninitialised one of the calling thread's {@link TensorArena} scope, else it is a new (zeroed) JVM array.
+     */
+    static Tensor output(Shape shape) {
+        TensorArena.Scope scope = TensorArena.scopeFor(shape.size());
+        return scope == null ? zeros(shape) : scope.make(shape, false);
+    }
+
+    /** For the CPU backend: a tensor of zeros of {@code shape}, on an array of the calling thread's {@link TensorArena} scope when there is one. */
+    static Tensor zeroed(Shape shape) {
+        TensorArena.Scope scope = TensorArena.scopeFor(shape.size());
+        return scope == null ? zeros(shape) : scope.make(shape, true);
+    }
+
     /** A tensor filled with {@code value}. */
     public static Tensor full(float value, int... dims) {
         Tensor t = zeros(dims);
@@ -133,9 +148,27 @@ public final class Tensor {
         s.hostCurrent = !hostStale && s.host != null && s.hostCurrent;
     }
 
+    /**
+     * For {@link TensorArena}: takes the host array away from this tensor and its views, which throw on any later
+     * use, and returns it.
+     */
+    float[] release() {
+        float[] a = storage.host;
+        storage.host = null;
+        storage.hostCurrent = false;
+        return a;
+    }
+
+    /** The error of a tensor used after its {@link TensorArena} scope closed. */
+    private IllegalStateException released() {
+        return new IllegalStateException("tensor " + shape + " was used after the TensorArena scope that made it closed"
+                + " (its storage now serves other tensors; keep a copy() of what must outlive the scope)");
+    }
+
     /** Brings the host copy up to date (one download when only the device copy is current). */
     private float[] hostCurrent() {
         Storage s = storage;
+        if (s.device == null) throw released();
         if (!s.hostCurrent) {
             if (s.host == null) s.host = new float[shape.size()];
             backend.readDevice(s.device, s.host);
@@ -174,7 +207,7 @@ public final class Tensor {
      */
     public float[] data() {
         Storage s = storage;
-        if (s.device == null) return s.host;
+        if (s.host != null && s.device == null) return s.host;
         float[] h = hostCurrent();
         s.deviceCurrent = false;
         return h;
@@ -186,7 +219,7 @@ public final class Tensor {
      */
     public float[] read() {
         Storage s = storage;
-        return s.device == null ? s.host : hostCurrent();
+        return s.host != null && s.device == null ? s.host : hostCurrent();
     }
 
     /** A copy of the values. */
@@ -222,7 +255,7 @@ public final class Tensor {
     /** A deep copy, on the same backend (a device tensor is copied on the device). */
     public Tensor copy() {
         Storage s = storage;
-        return s.device == null ? new Tensor(shape, s.host.clone(), backend) : backend.copy(this);
+        return s.device == null ? new Tensor(shape, read().clone(), backend) : backend.copy(this);
     }
 
     /** This tensor on {@code target}: itself when it is already there, else a copy of its values. */
