@@ -13,6 +13,7 @@ import dev.ltm.model.Posterior;
 import dev.ltm.model.TokenBatch;
 import dev.ltm.tensor.Rng;
 import dev.ltm.tensor.Tensor;
+import dev.ltm.tensor.TensorArena;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -187,17 +188,22 @@ public final class DualRateTrainer {
     public static Share microBatch(LatentThoughtModel model, FastFitter fitter, Params into, TokenBatch part, Posterior start,
                                    long batchTokens) {
         boolean thoughts = model.config().latentCount() > 0;
-        // Fast learning: the local posterior of this micro-batch (with N_z = 0 there is nothing to fit,
-        // and the bound is the NLL, which the slow forward pass computes anyway).
-        FastFitter.Result fit = thoughts ? fitter.fit(part, start) : null;
-        Var z = thoughts ? Var.constant(fit.z()) : null;
-        // Slow learning: this micro-batch's NLL sum over the whole batch's token count, so the gradients
-        // accumulated over the micro-batches are those of the batch's mean next-token NLL (spec 2).
-        // Only this step's own gradient reaches the weights.
-        Var partLoss = scale(Elbo.nllSum(model.logits(into, part.inputs(), z), part), 1f / batchTokens);
-        Tape.backward(partLoss);
-        double loss = partLoss.value().item();
-        return new Share(loss, thoughts ? fit.elbo().totalNelbo() : loss * batchTokens, thoughts ? fit.elbo().totalKl() : 0);
+        // The slow pass builds the tensors of the fit's steps and more: one arena lets it reuse their storage.
+        try (TensorArena arena = TensorArena.open()) {
+            // Fast learning: the local posterior of this micro-batch (with N_z = 0 there is nothing to fit,
+            // and the bound is the NLL, which the slow forward pass computes anyway).
+            FastFitter.Result fit = thoughts ? fitter.fit(part, start, arena) : null;
+            Var z = thoughts ? Var.constant(fit.z()) : null;
+            // Slow learning: this micro-batch's NLL sum over the whole batch's token count, so the gradients
+            // accumulated over the micro-batches are those of the batch's mean next-token NLL (spec 2).
+            // Only this step's own gradient reaches the weights (the leaves keep copies, made outside the scope).
+            try (TensorArena.Scope _ = arena.scope()) {
+                Var partLoss = scale(Elbo.nllSum(model.logits(into, part.inputs(), z), part), 1f / batchTokens);
+                Tape.backward(partLoss);
+                double loss = partLoss.value().item();
+                return new Share(loss, thoughts ? fit.elbo().totalNelbo() : loss * batchTokens, thoughts ? fit.elbo().totalKl() : 0);
+            }
+        }
     }
 
     /**

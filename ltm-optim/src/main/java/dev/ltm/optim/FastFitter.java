@@ -69,6 +69,11 @@ public final class FastFitter {
         return fit(batch, Posterior.init(model.config(), batch.batchSize(), rng, model.backend()));
     }
 
+    /** As {@link #fit(TokenBatch, Rng)}, the steps' tensors recycled through the caller's {@code arena} (see {@link #fit(TokenBatch, Posterior, TensorArena)}). */
+    public Result fit(TokenBatch batch, Rng rng, TensorArena arena) {
+        return fit(batch, Posterior.init(model.config(), batch.batchSize(), rng, model.backend()), arena);
+    }
+
     /** Fits from persistent init: mu starts at {@code initialMu} [B, L, m, H]; logvar and eps from {@code rng}. */
     public Result fit(TokenBatch batch, Rng rng, Tensor initialMu) {
         return fit(batch, Posterior.persistent(model.config(), initialMu.to(model.backend()), rng));
@@ -76,6 +81,17 @@ public final class FastFitter {
 
     /** Fits from the start {@code q} (whose leaves it updates): spec 2, step 1 happened in the caller; this runs steps 2 and 3. */
     public Result fit(TokenBatch batch, Posterior q) {
+        try (TensorArena arena = TensorArena.open()) {
+            return fit(batch, q, arena);
+        }
+    }
+
+    /**
+     * As {@link #fit(TokenBatch, Posterior)}, each step's tensors made in a scope of {@code arena} (the caller's, opened on
+     * this thread), so that a loop of fits, or a fit and the slow pass after it, share their storage. The result is
+     * made outside any scope of it.
+     */
+    public Result fit(TokenBatch batch, Posterior q, TensorArena arena) {
         if (q.batchSize() != batch.batchSize()) {
             throw new IllegalArgumentException("FastFitter: posterior of " + q.batchSize() + " sequences for a batch of "
                     + batch.batchSize());
@@ -90,24 +106,25 @@ public final class FastFitter {
         AdamW opt = new AdamW(List.of(new AdamW.Group(leaves, settings.lr(), settings.beta1(), settings.beta2(),
                 settings.eps(), settings.weightDecay())));
         // Spec 2, step 2: T_fast AdamW steps on sum_batch (NLL + KL), eps fixed, lr on the fast cosine.
-        try (TensorArena arena = TensorArena.open()) {
-            for (int s = 0; s < steps; s++) {
-                opt.zeroGrad();
-                // The step's graph is dead once mu's and logvar's gradients are taken (the leaves keep copies):
-                // its tensors' storage serves the next step's.
-                try (TensorArena.Scope _ = arena.scope()) {
-                    Var loss = Elbo.negativeBound(model.logitsFromPrefix(prefix, frozen, q.z()), batch, q);
-                    Tape.backward(loss);
-                }
-                opt.step(Schedules.fastCosine(s, steps, settings.lr()));
+        for (int s = 0; s < steps; s++) {
+            opt.zeroGrad();
+            // The step's graph is dead once mu's and logvar's gradients are taken (the leaves keep copies):
+            // its tensors' storage serves the next step's.
+            try (TensorArena.Scope _ = arena.scope()) {
+                Var loss = Elbo.negativeBound(model.logitsFromPrefix(prefix, frozen, q.z()), batch, q);
+                Tape.backward(loss);
             }
+            opt.step(Schedules.fastCosine(s, steps, settings.lr()));
         }
         opt.zeroGrad();
         // Spec 2, step 3: z = mu + eps * sigma at the final point, and one more forward pass for the bound.
         try (NoGrad _ = NoGrad.enter()) {
             Var z = q.z();
-            Var logits = model.logitsFromPrefix(prefix, frozen, model.config().latentCount() == 0 ? null : z);
-            Elbo elbo = Elbo.measure(logits, batch, q);
+            Elbo elbo;
+            try (TensorArena.Scope _ = arena.scope()) { // z is the result's; the pass's tensors are not
+                Var logits = model.logitsFromPrefix(prefix, frozen, model.config().latentCount() == 0 ? null : z);
+                elbo = Elbo.measure(logits, batch, q);
+            }
             return new Result(q.mu().value(), q.logvar().value(), q.eps(), z.value(), elbo);
         }
     }

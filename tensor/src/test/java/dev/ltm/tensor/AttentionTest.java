@@ -348,4 +348,20 @@ class AttentionTest {
             }
         }
     }
+
+    /** Eight interleaved chains give each row the bits of its own {@link Attention#dotInOrder}. */
+    @Test
+    void eightDotsInOrderMatchOneAtATime() {
+        Rng rng = new Rng(78);
+        for (int n : new int[] {1, 17, 64}) {
+            int stride = n + 5;
+            float[] a = new float[9 * stride], b = new float[9 * stride], dst = new float[10];
+            rng.fillNormal(a, 0, 1);
+            rng.fillNormal(b, 0, 1);
+            Attention.dotsInOrder8(a, b, 3, stride, n, dst, 2);
+            for (int r = 0; r < 8; r++) {
+                assertThat(dst[2 + r]).as("row %d of width %d", r, n).isEqualTo(Attention.dotInOrder(a, 3 + r * stride, b, 3 + r * stride, n));
+            }
+        }
+    }
 }
