@@ -145,10 +145,12 @@ public final class DualRateTrainer {
         // do not depend on the micro-batch it lands in (and one micro-batch draws what the plain step drew).
         Posterior start = freshStart(trainer.model, trainer.settings, b, step);
         Share sum = Share.NONE;
-        for (int from = 0; from < b; from += micro) {
-            TokenBatch part = micro == b ? batch : rows(batch, from, from + micro);
-            Posterior partStart = slice(trainer.model, start, from, from + micro);
-            sum = sum.plus(microBatch(trainer.model, trainer.fitter, trainer.trainable, part, partStart, tokens));
+        try (TensorArena arena = TensorArena.open()) { // the micro-batches build tensors of the same shapes
+            for (int from = 0; from < b; from += micro) {
+                TokenBatch part = micro == b ? batch : rows(batch, from, from + micro);
+                Posterior partStart = slice(trainer.model, start, from, from + micro);
+                sum = sum.plus(microBatch(trainer.model, trainer.fitter, trainer.trainable, part, partStart, tokens, arena));
+            }
         }
         return sum;
     };
@@ -187,22 +189,30 @@ public final class DualRateTrainer {
      */
     public static Share microBatch(LatentThoughtModel model, FastFitter fitter, Params into, TokenBatch part, Posterior start,
                                    long batchTokens) {
-        boolean thoughts = model.config().latentCount() > 0;
-        // The slow pass builds the tensors of the fit's steps and more: one arena lets it reuse their storage.
         try (TensorArena arena = TensorArena.open()) {
-            // Fast learning: the local posterior of this micro-batch (with N_z = 0 there is nothing to fit,
-            // and the bound is the NLL, which the slow forward pass computes anyway).
-            FastFitter.Result fit = thoughts ? fitter.fit(part, start, arena) : null;
-            Var z = thoughts ? Var.constant(fit.z()) : null;
-            // Slow learning: this micro-batch's NLL sum over the whole batch's token count, so the gradients
-            // accumulated over the micro-batches are those of the batch's mean next-token NLL (spec 2).
-            // Only this step's own gradient reaches the weights (the leaves keep copies, made outside the scope).
-            try (TensorArena.Scope _ = arena.scope()) {
-                Var partLoss = scale(Elbo.nllSum(model.logits(into, part.inputs(), z), part), 1f / batchTokens);
-                Tape.backward(partLoss);
-                double loss = partLoss.value().item();
-                return new Share(loss, thoughts ? fit.elbo().totalNelbo() : loss * batchTokens, thoughts ? fit.elbo().totalKl() : 0);
-            }
+            return microBatch(model, fitter, into, part, start, batchTokens, arena);
+        }
+    }
+
+    /**
+     * As the other overload, every pass's tensors made in scopes of the caller's {@code arena} (opened on this thread): the
+     * slow pass builds the tensors of the fit's steps and more, and the micro-batches of a step build the same ones.
+     */
+    public static Share microBatch(LatentThoughtModel model, FastFitter fitter, Params into, TokenBatch part, Posterior start,
+                                   long batchTokens, TensorArena arena) {
+        boolean thoughts = model.config().latentCount() > 0;
+        // Fast learning: the local posterior of this micro-batch (with N_z = 0 there is nothing to fit,
+        // and the bound is the NLL, which the slow forward pass computes anyway).
+        FastFitter.Result fit = thoughts ? fitter.fit(part, start, arena) : null;
+        Var z = thoughts ? Var.constant(fit.z()) : null;
+        // Slow learning: this micro-batch's NLL sum over the whole batch's token count, so the gradients
+        // accumulated over the micro-batches are those of the batch's mean next-token NLL (spec 2).
+        // Only this step's own gradient reaches the weights (the leaves keep copies, made outside the scope).
+        try (TensorArena.Scope _ = arena.scope()) {
+            Var partLoss = scale(Elbo.nllSum(model.logits(into, part.inputs(), z), part), 1f / batchTokens);
+            Tape.backward(partLoss);
+            double loss = partLoss.value().item();
+            return new Share(loss, thoughts ? fit.elbo().totalNelbo() : loss * batchTokens, thoughts ? fit.elbo().totalKl() : 0);
         }
     }
 
