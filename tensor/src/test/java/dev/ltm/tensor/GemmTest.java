@@ -294,4 +294,20 @@ class GemmTest {
         Gemm.sgemmNaive(false, true, 2, 2, 3, a, 0, 3, bt, 0, 3, c, 0, 2, false);
         assertThat(c).containsExactly(58, 64, 139, 154);
     }
+
+    /** The Intel tuning's 12-row pack of A (two-vector rearranges of 16 lanes) puts every value where the plain loop does. */
+    @Test
+    void twelveRowPackPlacesEveryValueAsThePlainLoop() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Simd.ENABLED && Simd.F.length() == 16, "needs 16-lane vectors");
+        Rng rng = new Rng(31);
+        int lda = 301;
+        float[] a = new float[14 * lda];
+        rng.fillUniform(a, -1, 1);
+        for (int kc : new int[] {1, 15, 16, 17, 64, 250}) {
+            float[] got = new float[5 + 12 * kc], want = new float[5 + 12 * kc];
+            Gemm.packRows12(a, 7, lda, kc, got, 5);
+            for (int p = 0; p < kc; p++) for (int r = 0; r < 12; r++) want[5 + p * 12 + r] = a[7 + r * lda + p];
+            assertThat(got).as("kc %d", kc).containsExactly(want);
+        }
+    }
 }
