@@ -310,4 +310,18 @@ class GemmTest {
             assertThat(got).as("kc %d", kc).containsExactly(want);
         }
     }
+
+    /** Four rounds of interleaving transpose a 16 x 16 block (the transposed-B pack's step on 16-lane hosts). */
+    @Test
+    void sixteenBySixteenTransposeMovesEveryValue() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Simd.ENABLED && Simd.F.length() == 16, "needs 16-lane vectors");
+        Rng rng = new Rng(32);
+        int ld = 37, stride = 21;
+        float[] b = new float[3 + 16 * ld], dst = new float[2 + 16 * stride];
+        rng.fillUniform(b, -1, 1);
+        Gemm.transpose16(b, 3, ld, dst, 2, stride);
+        for (int r = 0; r < 16; r++) {
+            for (int c = 0; c < 16; c++) assertThat(dst[2 + c * stride + r]).as("row %d column %d", r, c).isEqualTo(b[3 + r * ld + c]);
+        }
+    }
 }
