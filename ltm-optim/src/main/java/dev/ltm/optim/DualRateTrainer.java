@@ -92,6 +92,12 @@ public final class DualRateTrainer {
     private final FastFitter fitter;
     private final Params trainable;
     private final AdamW optimizer;
+    /**
+     * Where the steps' tensors are recycled: every micro-batch of every step builds the same ones (its fit's steps and
+     * its slow pass), so after the first step none allocates anything large (see FastFitter's arena). It holds one
+     * micro-batch's tensors for the trainer's life.
+     */
+    private final TensorArena arena = TensorArena.open();
 
     /** A trainer at step 0 over {@code model}'s weights (updated in place). */
     public DualRateTrainer(LatentThoughtModel model, Settings settings) {
@@ -145,12 +151,10 @@ public final class DualRateTrainer {
         // do not depend on the micro-batch it lands in (and one micro-batch draws what the plain step drew).
         Posterior start = freshStart(trainer.model, trainer.settings, b, step);
         Share sum = Share.NONE;
-        try (TensorArena arena = TensorArena.open()) { // the micro-batches build tensors of the same shapes
-            for (int from = 0; from < b; from += micro) {
-                TokenBatch part = micro == b ? batch : rows(batch, from, from + micro);
-                Posterior partStart = slice(trainer.model, start, from, from + micro);
-                sum = sum.plus(microBatch(trainer.model, trainer.fitter, trainer.trainable, part, partStart, tokens, arena));
-            }
+        for (int from = 0; from < b; from += micro) {
+            TokenBatch part = micro == b ? batch : rows(batch, from, from + micro);
+            Posterior partStart = slice(trainer.model, start, from, from + micro);
+            sum = sum.plus(microBatch(trainer.model, trainer.fitter, trainer.trainable, part, partStart, tokens, trainer.arena));
         }
         return sum;
     };

@@ -13,6 +13,7 @@ import dev.ltm.tensor.Tensor;
 import dev.ltm.tensor.TensorArena;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Fast learning (spec section 2): fits the local posterior (mu, logvar) of a batch by T_fast AdamW
@@ -54,6 +55,16 @@ public final class FastFitter {
 
     private final LatentThoughtModel model;
     private final Settings settings;
+    /**
+     * The arena of this fitter's last fit, kept for its next: its steps' tensors have the shapes the next fit's take, so
+     * the next fit's first step allocates nothing large either. New arrays, which the JVM zeroes, cost a fit's first
+     * step what recycling saves the others, and in a loop of fits each new array of 2 MiB or more started the G1
+     * collector's concurrent marking (a humongous allocation with the heap's old part full of the last fit's arrays):
+     * 237 young pauses and marking cycles in 30 s of fits at the grid's L = 4 point. The arrays held are those of one
+     * step, which the next fit needs anyway; dropping the fitter frees them. A fit running while another fit of the same
+     * fitter holds the arena opens one of its own.
+     */
+    private final AtomicReference<TensorArena> spare = new AtomicReference<>();
 
     /** A fitter for {@code model} (whose weights it reads, never changes). */
     public FastFitter(LatentThoughtModel model, Settings settings) {
@@ -81,8 +92,12 @@ public final class FastFitter {
 
     /** Fits from the start {@code q} (whose leaves it updates): spec 2, step 1 happened in the caller; this runs steps 2 and 3. */
     public Result fit(TokenBatch batch, Posterior q) {
-        try (TensorArena arena = TensorArena.open()) {
+        TensorArena arena = spare.getAndSet(null);
+        if (arena == null) arena = TensorArena.open();
+        try {
             return fit(batch, q, arena);
+        } finally {
+            if (!spare.compareAndSet(null, arena)) arena.close();
         }
     }
 

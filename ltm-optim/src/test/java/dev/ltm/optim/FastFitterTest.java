@@ -117,12 +117,13 @@ class FastFitterTest {
         Rng rng = new Rng(12);
         LatentThoughtModel m = new LatentThoughtModel(CONFIG, rng);
         TokenBatch batch = batch(rng, 3, 12, 50);
-        FastFitter f = new FastFitter(m, FastFitter.Settings.defaults().withSteps(5));
         String old = System.getProperty("ltm.arena");
         try {
             java.util.Map<String, FastFitter.Result> fits = new java.util.LinkedHashMap<>();
             for (String mode : new String[] {"false", "check", "true"}) {
-                System.setProperty("ltm.arena", mode);
+                System.setProperty("ltm.arena", mode); // read when an arena opens: a new fitter has none yet
+                FastFitter f = new FastFitter(m, FastFitter.Settings.defaults().withSteps(5));
+                f.fit(batch, new Rng(7)); // the second fit runs on the arrays the first released (its arena is kept)
                 fits.put(mode, f.fit(batch, new Rng(13)));
             }
             FastFitter.Result plain = fits.get("false");

@@ -22,8 +22,8 @@ import java.util.HashMap;
  *
  * <p>The rule: nothing made inside a scope may be used after the scope closes, and results that must outlive
  * it are copies ({@link Tensor#copy()} always takes a JVM array). A released tensor throws on use, so a
- * breach fails loudly instead of reading another iteration's values. Each arena belongs to the thread that
- * opened it; scopes nest, per thread, like {@code NoGrad}. The system property {@code ltm.arena}, read by
+ * breach fails loudly instead of reading another iteration's values. An arena serves one thread at a time (another
+ * may take it over once every scope of the first has closed); scopes nest, per thread, like {@code NoGrad}. The system property {@code ltm.arena}, read by
  * {@link #open}, selects the {@link Mode}: {@code true} (the default), {@code false}, or {@code check}, which
  * the test suites run under.
  */
@@ -52,15 +52,17 @@ public final class TensorArena implements AutoCloseable {
     /** The innermost open scope of the calling thread, or null. */
     private static final ThreadLocal<Scope> CURRENT = new ThreadLocal<>();
 
-    private final Thread owner = Thread.currentThread();
     private final Mode mode;
     /** Released arrays by length, the last released on top (it is the likeliest still to be in a cache). */
     private final HashMap<Integer, ArrayDeque<float[]>> free = new HashMap<>();
+    /** The thread whose scopes are open, and how many of them are (guarded by this). */
+    private Thread user;
+    private int openScopes;
     private boolean closed;
 
     private TensorArena(Mode mode) { this.mode = mode; }
 
-    /** A new arena for the calling thread, in the mode of the system property {@code ltm.arena} (true, false or check). */
+    /** A new arena, in the mode of the system property {@code ltm.arena} (true, false or check). */
     public static TensorArena open() {
         String p = System.getProperty("ltm.arena", "true");
         return open(switch (p) {
@@ -71,23 +73,36 @@ public final class TensorArena implements AutoCloseable {
         });
     }
 
-    /** A new arena for the calling thread in {@code mode}. */
+    /** A new arena in {@code mode}. */
     static TensorArena open(Mode mode) { return new TensorArena(mode); }
 
     /**
-     * Starts a scope on the calling thread (the arena's): until it closes, large CPU results are made from this
-     * arena's arrays, and at its close all of them are released. Use with try-with-resources.
+     * Starts a scope on the calling thread: until it closes, large CPU results are made from this arena's arrays, and at
+     * its close all of them are released. Use with try-with-resources. Refused while another thread has a scope open.
      */
     public Scope scope() {
-        if (Thread.currentThread() != owner) {
-            throw new IllegalStateException("TensorArena: opened on " + owner.getName() + ", used on " + Thread.currentThread().getName());
+        Thread me = Thread.currentThread();
+        synchronized (this) {
+            if (closed) throw new IllegalStateException("TensorArena: scope() after close()");
+            if (openScopes > 0 && user != me) {
+                throw new IllegalStateException("TensorArena: scope() on " + me.getName() + " while " + user.getName()
+                        + " has one open (an arena serves one thread at a time)");
+            }
+            user = me;
+            openScopes++;
         }
-        if (closed) throw new IllegalStateException("TensorArena: scope() after close()");
         return new Scope();
     }
 
-    /** Drops the free arrays (the garbage collector takes them). Scopes still open keep their tensors until they close. */
-    @Override public void close() {
+    /**
+     * Drops the free arrays (the garbage collector takes them); scopes still open on the calling thread keep their
+     * tensors until they close, and their arrays are dropped then.
+     */
+    @Override public synchronized void close() {
+        if (openScopes > 0 && user != Thread.currentThread()) {
+            throw new IllegalStateException("TensorArena: close() on " + Thread.currentThread().getName() + " while "
+                    + user.getName() + " has a scope open");
+        }
         closed = true;
         free.clear();
     }
@@ -113,6 +128,9 @@ public final class TensorArena implements AutoCloseable {
                 if (!closed) free.computeIfAbsent(a.length, n -> new ArrayDeque<>()).push(a);
             }
             made.clear();
+            synchronized (TensorArena.this) {
+                openScopes--; // after the arrays went back: whoever takes the arena over next sees them
+            }
         }
 
         private TensorArena arena() { return TensorArena.this; }

@@ -122,20 +122,43 @@ class TensorArenaTest {
     }
 
     @Test
-    void anArenaIsUsedOnTheThreadThatOpenedIt() throws Exception {
+    void anArenaServesOneThreadAtATime() throws Exception {
+        Tensor a = rand(new Rng(11), BIG);
         AtomicReference<Throwable> error = new AtomicReference<>();
+        AtomicReference<float[]> otherThreads = new AtomicReference<>();
         try (TensorArena arena = TensorArena.open(TensorArena.Mode.ON)) {
+            float[] first;
+            try (TensorArena.Scope _ = arena.scope()) {
+                first = a.exp().data();
+                Thread t = new Thread(() -> {
+                    try (TensorArena.Scope _ = arena.scope()) {
+                        error.set(null);
+                    } catch (Throwable e) {
+                        error.set(e);
+                    }
+                });
+                t.start();
+                t.join();
+                assertThatThrownBy(() -> {
+                    Thread c = new Thread(arena::close);
+                    AtomicReference<Throwable> closing = new AtomicReference<>();
+                    c.setUncaughtExceptionHandler((th, e) -> closing.set(e));
+                    c.start();
+                    c.join();
+                    if (closing.get() != null) throw closing.get();
+                }).isInstanceOf(IllegalStateException.class).hasMessageContaining("has a scope open");
+            }
+            // every scope of this thread closed: another thread takes the arena over and gets its arrays
             Thread t = new Thread(() -> {
                 try (TensorArena.Scope _ = arena.scope()) {
-                    error.set(null);
-                } catch (Throwable e) {
-                    error.set(e);
+                    otherThreads.set(a.map(UnaryOp.NEG).data());
                 }
             });
             t.start();
             t.join();
+            assertThat(otherThreads.get()).isSameAs(first);
         }
-        assertThat(error.get()).isInstanceOf(IllegalStateException.class).hasMessageContaining("used on");
+        assertThat(error.get()).isInstanceOf(IllegalStateException.class).hasMessageContaining("one thread at a time");
         TensorArena closed = TensorArena.open(TensorArena.Mode.ON);
         closed.close();
         assertThatThrownBy(closed::scope).isInstanceOf(IllegalStateException.class).hasMessageContaining("after close");
