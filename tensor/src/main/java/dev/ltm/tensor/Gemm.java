@@ -400,8 +400,8 @@ public final class Gemm {
      * each chunk by chunk from up to three of them by two two-vector rearranges:
      * [A0 B0 C0 A1], [B1 C1 A2 B2], [C2 A3 B3 C3]. It replaced four-lane stores of each chunk to its place (masked
      * 16-lane stores), which ran at 0.5-0.8 ns a packed float on the Intel AVX-512 host against 0.18-0.30 for this,
-     * and A's packing is a seventh of a 2048 x 256 x 256 product. The code is unrolled by hand: a method taking the
-     * vectors, or an array of them, kept them in memory (1.0 ns a float).
+     * and A's packing is a seventh of a 2048 x 256 x 256 product. The twelve vectors are named, not an array and
+     * not a helper's parameters: those kept them in memory (1.0 ns a float); a loop choosing among named ones does not.
      */
     static void packRows12(float[] a, int src, int lda, int kc, float[] pa, int dst) {
         int p = 0;
@@ -419,27 +419,16 @@ public final class Gemm {
             x2 = FloatVector.fromArray(F, a, s + 10 * lda); x3 = FloatVector.fromArray(F, a, s + 11 * lda);
             FloatVector lo02g2 = x0.rearrange(ZIP_LO, x2), hi02g2 = x0.rearrange(ZIP_HI, x2);
             FloatVector lo13g2 = x1.rearrange(ZIP_LO, x3), hi13g2 = x1.rearrange(ZIP_HI, x3);
-            // columns 0-3, 4-7, 8-11, 12-15 of the 16: 48 packed values each
-            int d = dst + p * 12;
-            FloatVector ga = lo02g0.rearrange(ZIP_LO, lo13g0), gb = lo02g1.rearrange(ZIP_LO, lo13g1), gc = lo02g2.rearrange(ZIP_LO, lo13g2);
-            ga.rearrange(A0_B0, gb).rearrange(C0_THIRD, gc).intoArray(pa, d);
-            gb.rearrange(B1_C1, gc).rearrange(A2_THIRD, ga).intoArray(pa, d + L);
-            gc.rearrange(C2_A3, ga).rearrange(B3_THIRD, gb).intoArray(pa, d + 2 * L);
-            d += 4 * 12;
-            ga = lo02g0.rearrange(ZIP_HI, lo13g0); gb = lo02g1.rearrange(ZIP_HI, lo13g1); gc = lo02g2.rearrange(ZIP_HI, lo13g2);
-            ga.rearrange(A0_B0, gb).rearrange(C0_THIRD, gc).intoArray(pa, d);
-            gb.rearrange(B1_C1, gc).rearrange(A2_THIRD, ga).intoArray(pa, d + L);
-            gc.rearrange(C2_A3, ga).rearrange(B3_THIRD, gb).intoArray(pa, d + 2 * L);
-            d += 4 * 12;
-            ga = hi02g0.rearrange(ZIP_LO, hi13g0); gb = hi02g1.rearrange(ZIP_LO, hi13g1); gc = hi02g2.rearrange(ZIP_LO, hi13g2);
-            ga.rearrange(A0_B0, gb).rearrange(C0_THIRD, gc).intoArray(pa, d);
-            gb.rearrange(B1_C1, gc).rearrange(A2_THIRD, ga).intoArray(pa, d + L);
-            gc.rearrange(C2_A3, ga).rearrange(B3_THIRD, gb).intoArray(pa, d + 2 * L);
-            d += 4 * 12;
-            ga = hi02g0.rearrange(ZIP_HI, hi13g0); gb = hi02g1.rearrange(ZIP_HI, hi13g1); gc = hi02g2.rearrange(ZIP_HI, hi13g2);
-            ga.rearrange(A0_B0, gb).rearrange(C0_THIRD, gc).intoArray(pa, d);
-            gb.rearrange(B1_C1, gc).rearrange(A2_THIRD, ga).intoArray(pa, d + L);
-            gc.rearrange(C2_A3, ga).rearrange(B3_THIRD, gb).intoArray(pa, d + 2 * L);
+            // columns 0-3, 4-7, 8-11, 12-15 of the 16: 48 packed values each (C2 unrolls the loop and folds the choices)
+            for (int q = 0, d = dst + p * 12; q < 4; q++, d += 4 * 12) {
+                VectorShuffle<Float> zip = (q & 1) == 0 ? ZIP_LO : ZIP_HI;
+                FloatVector ga = (q < 2 ? lo02g0 : hi02g0).rearrange(zip, q < 2 ? lo13g0 : hi13g0);
+                FloatVector gb = (q < 2 ? lo02g1 : hi02g1).rearrange(zip, q < 2 ? lo13g1 : hi13g1);
+                FloatVector gc = (q < 2 ? lo02g2 : hi02g2).rearrange(zip, q < 2 ? lo13g2 : hi13g2);
+                ga.rearrange(A0_B0, gb).rearrange(C0_THIRD, gc).intoArray(pa, d);
+                gb.rearrange(B1_C1, gc).rearrange(A2_THIRD, ga).intoArray(pa, d + L);
+                gc.rearrange(C2_A3, ga).rearrange(B3_THIRD, gb).intoArray(pa, d + 2 * L);
+            }
         }
         for (; p < kc; p++) {
             for (int r = 0; r < 12; r++) pa[dst + p * 12 + r] = a[src + r * lda + p];
