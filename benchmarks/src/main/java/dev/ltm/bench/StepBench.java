@@ -68,9 +68,7 @@ final class StepBench implements Runnable {
                 + " max heap %d MiB%n", vocab, width, layers, heads, latents, seqLen, window, tFast, batch, Parallel.threads(),
                 Runtime.getRuntime().maxMemory() >> 20);
         int smallest = Arrays.stream(micro).min().orElseThrow();
-        DualRateTrainer warm = trainer(config, 0, warmup + 1);
-        TokenBatch few = new TokenBatch(Arrays.copyOf(tokens.inputs(), smallest), Arrays.copyOf(tokens.targets(), smallest));
-        for (int i = 0; i < warmup; i++) warm.step(few);
+        warmUp(config, new TokenBatch(Arrays.copyOf(tokens.inputs(), smallest), Arrays.copyOf(tokens.targets(), smallest)));
         for (int m : micro) {
             DualRateTrainer trainer = trainer(config, m, 1);
             System.gc();
@@ -81,6 +79,15 @@ final class StepBench implements Runnable {
             System.out.printf(Locale.ROOT, "step B=%d M=%d: %.1f s, %.0f tokens/s, peak heap %d MiB (sum of the heap pools' peaks),"
                     + " loss %.3f%n", batch, m, seconds, step.tokens() / seconds, peakHeap() >> 20, step.loss());
         }
+    }
+
+    /**
+     * The untimed steps, on a trainer of their own that is unreachable once they are done: a trainer keeps its steps'
+     * tensors' storage (its TensorArena) for its life, which would count against the timed steps' heap.
+     */
+    private void warmUp(LtmConfig config, TokenBatch few) {
+        DualRateTrainer warm = trainer(config, 0, warmup + 1);
+        for (int i = 0; i < warmup; i++) warm.step(few);
     }
 
     private DualRateTrainer trainer(LtmConfig config, int m, int steps) {
