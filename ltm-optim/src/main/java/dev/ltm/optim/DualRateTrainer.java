@@ -199,8 +199,8 @@ public final class DualRateTrainer {
     }
 
     /**
-     * As the other overload, every pass's tensors made in scopes of the caller's {@code arena} (opened on this thread): the
-     * slow pass builds the tensors of the fit's steps and more, and the micro-batches of a step build the same ones.
+     * As the other overload, every pass's tensors made in scopes of the caller's {@code arena} (which serves one thread at a
+     * time): the slow pass builds the tensors of the fit's steps and more, and the micro-batches of a step build the same ones.
      */
     public static Share microBatch(LatentThoughtModel model, FastFitter fitter, Params into, TokenBatch part, Posterior start,
                                    long batchTokens, TensorArena arena) {

@@ -102,9 +102,9 @@ public final class FastFitter {
     }
 
     /**
-     * As {@link #fit(TokenBatch, Posterior)}, each step's tensors made in a scope of {@code arena} (the caller's, opened on
-     * this thread), so that a loop of fits, or a fit and the slow pass after it, share their storage. The result is
-     * made outside any scope of it.
+     * As {@link #fit(TokenBatch, Posterior)}, each step's tensors made in a scope of the caller's {@code arena} (which serves
+     * one thread at a time), so that a loop of fits, or a fit and the slow pass after it, share their storage. The result
+     * is made outside any scope of it.
      */
     public Result fit(TokenBatch batch, Posterior q, TensorArena arena) {
         if (q.batchSize() != batch.batchSize()) {
