@@ -14,18 +14,18 @@ import java.util.HashMap;
  *
  * <p>Why: a new array of a few MiB is memory that no cache holds, and the JVM zeroes all of it on the calling
  * thread before the op can start, while the pool's other threads wait. On the Intel AVX-512 host of 2026-12-07,
- * a 2048 x 256 x 256 product on two threads ran at 230-265 GFLOP/s into a reused output, 185-192 into a new
- * array each call, 181-194 into a recycled one that was first filled with zeros, and 210-240 into recycled
+ * a 2048 x 256 x 256 product on two threads ran at 228-265 GFLOP/s into a reused output, 169-192 into a new
+ * array each call, 181-194 into a recycled one that was first filled with zeros, and 207-241 into recycled
  * ones taken round a pool of 64 (128 MiB, cold, but not zeroed). A recycled array is handed out as it was
  * left, so only results that write every element take one uninitialised ({@link Tensor#output}); those that
  * add into their storage take it zeroed ({@link Tensor#zeroed}).
  *
  * <p>The rule: nothing made inside a scope may be used after the scope closes, and results that must outlive
  * it are copies ({@link Tensor#copy()} always takes a JVM array). A released tensor throws on use, so a
- * breach fails loudly instead of reading another iteration's values. An arena serves one thread at a time (another
- * may take it over once every scope of the first has closed); scopes nest, per thread, like {@code NoGrad}. The system property {@code ltm.arena}, read by
- * {@link #open}, selects the {@link Mode}: {@code true} (the default), {@code false}, or {@code check}, which
- * the test suites run under.
+ * breach fails loudly instead of reading another iteration's values. An arena serves one thread at a time
+ * (another may take it over once every scope of the first has closed); scopes nest, per thread, like
+ * {@code NoGrad}. The system property {@code ltm.arena}, read when an arena opens, selects its {@link Mode}:
+ * {@code true} (the default), {@code false}, or {@code check}, which the test suites run under.
  */
 public final class TensorArena implements AutoCloseable {
     /** What an arena recycles. */
