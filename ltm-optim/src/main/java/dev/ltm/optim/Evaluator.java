@@ -3,7 +3,6 @@ package dev.ltm.optim;
 import dev.ltm.model.Elbo;
 import dev.ltm.model.LatentThoughtModel;
 import dev.ltm.model.TokenBatch;
-import dev.ltm.tensor.TensorArena;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.IntConsumer;
@@ -51,23 +50,21 @@ public final class Evaluator {
         double nelbo = 0, nll = 0, kl = 0, meanPpl = 0;
         long tokens = 0;
         int sequences = 0;
-        try (TensorArena arena = TensorArena.open()) { // the batches' fits build tensors of the same shapes: they share storage
-            for (int i = 0; i < batches.size(); i++) {
-                // Each batch's fit has its own generator, so a result does not depend on how many batches came before.
-                Elbo e = fitter.fit(batches.get(i), DualRateTrainer.fitRng(seed, i), arena).elbo();
-                // Sums over the rows that predict at least one token: a row of padding alone (a batch
-                // filled up at the end) has a KL but no tokens, and would inflate the bound per token.
-                for (int s = 0; s < e.tokens().length; s++) {
-                    if (e.tokens()[s] == 0) continue;
-                    nelbo += e.nelbo(s);
-                    nll += e.nll()[s];
-                    kl += e.kl()[s];
-                    tokens += e.tokens()[s];
-                    meanPpl += Math.exp(e.nelbo(s) / e.tokens()[s]);
-                    sequences++;
-                }
-                afterBatch.accept(i);
+        for (int i = 0; i < batches.size(); i++) {
+            // Each batch's fit has its own generator, so a result does not depend on how many batches came before.
+            Elbo e = fitter.fit(batches.get(i), DualRateTrainer.fitRng(seed, i)).elbo();
+            // Sums over the rows that predict at least one token: a row of padding alone (a batch
+            // filled up at the end) has a KL but no tokens, and would inflate the bound per token.
+            for (int s = 0; s < e.tokens().length; s++) {
+                if (e.tokens()[s] == 0) continue;
+                nelbo += e.nelbo(s);
+                nll += e.nll()[s];
+                kl += e.kl()[s];
+                tokens += e.tokens()[s];
+                meanPpl += Math.exp(e.nelbo(s) / e.tokens()[s]);
+                sequences++;
             }
+            afterBatch.accept(i);
         }
         if (tokens == 0) throw new IllegalArgumentException("evaluate: the sequences hold no predicted tokens");
         double perToken = nelbo / tokens;

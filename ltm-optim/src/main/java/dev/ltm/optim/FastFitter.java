@@ -80,11 +80,6 @@ public final class FastFitter {
         return fit(batch, Posterior.init(model.config(), batch.batchSize(), rng, model.backend()));
     }
 
-    /** As {@link #fit(TokenBatch, Rng)}, the steps' tensors recycled through the caller's {@code arena} (see {@link #fit(TokenBatch, Posterior, TensorArena)}). */
-    public Result fit(TokenBatch batch, Rng rng, TensorArena arena) {
-        return fit(batch, Posterior.init(model.config(), batch.batchSize(), rng, model.backend()), arena);
-    }
-
     /** Fits from persistent init: mu starts at {@code initialMu} [B, L, m, H]; logvar and eps from {@code rng}. */
     public Result fit(TokenBatch batch, Rng rng, Tensor initialMu) {
         return fit(batch, Posterior.persistent(model.config(), initialMu.to(model.backend()), rng));
