@@ -163,7 +163,7 @@ final class CompareBench implements Runnable {
         DualRateTrainer.Step o0 = trainer.step(fresh.batch());
         System.out.printf(Locale.ROOT, "train step check (step 1): loss ours %.6f, pytorch %.6f; grad norm ours %.6f, pytorch %.6f%n",
                 o0.loss(), t0.loss(), o0.gradNorm(), t0.gradNorm());
-        SideBySide.Result r = SideBySide.run("train step", 0, rounds, 1, () -> {
+        SideBySide.Result r = SideBySide.run("train step", 1, rounds, 1, () -> {
             trainer.step(fresh.batch());
             DeviceTiming.finish(backend);
         }, theirs);
