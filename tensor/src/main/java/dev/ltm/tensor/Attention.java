@@ -94,8 +94,13 @@ public final class Attention {
     private static final class ForwardScratch {
         final float[] acc, s = new float[BLOCK_Q * BLOCK_K], m = new float[BLOCK_Q], l = new float[BLOCK_Q];
         final int[] lo = new int[BLOCK_Q], hi = new int[BLOCK_Q];
+        /** The rows an accumulation sums, packed by {@link #packPairs}. */
+        final float[] packed;
 
-        ForwardScratch(int hd) { acc = new float[BLOCK_Q * hd]; }
+        ForwardScratch(int hd) {
+            acc = new float[BLOCK_Q * hd];
+            packed = new float[PACKED_ROWS * hd];
+        }
     }
 
     /**
@@ -150,7 +155,7 @@ public final class Attention {
                 l[r] += sumInOrder(s, sr, n);
             }
             // acc_i += sum_c p_c v_j
-            accumulateSpans(acc, 0, hd, s, 0, BLOCK_K, 1, lo, hi, rows, v, kBase + j0 * kStride, kStride, hd);
+            accumulateSpans(acc, 0, hd, s, 0, BLOCK_K, lo, hi, rows, v, kBase + j0 * kStride, kStride, hd, scratch.packed);
         }
         for (int r = 0; r < rows; r++) {
             int i = i0 + r;
@@ -242,9 +247,17 @@ public final class Attention {
     /** backwardGroup's working space, reused by the units of one task: dqAcc is reset per query block, the rest written before read. */
     private static final class BackwardScratch {
         final float[] p = new float[BLOCK_Q * BLOCK_K], ds = new float[BLOCK_Q * BLOCK_K], dRow = new float[BLOCK_Q], dqAcc;
+        /** P or dS transposed, [BLOCK_K, BLOCK_Q]: a key's weights over the query rows, contiguous. */
+        final float[] tile = new float[BLOCK_K * BLOCK_Q];
         final int[] lo = new int[BLOCK_Q], hi = new int[BLOCK_Q], colLo = new int[BLOCK_K], colHi = new int[BLOCK_K];
 
-        BackwardScratch(int hd) { dqAcc = new float[BLOCK_Q * hd]; }
+        /** The rows an accumulation sums, packed by {@link #packPairs}. */
+        final float[] packed;
+
+        BackwardScratch(int hd) {
+            dqAcc = new float[BLOCK_Q * hd];
+            packed = new float[PACKED_ROWS * hd];
+        }
     }
 
     /** Query rows [t0, t1) of every query head of kv head g of batch b. */
@@ -259,7 +272,7 @@ public final class Attention {
         int kBase = (b * tk * nKv + g) * hd;
         float scale = (float) (1.0 / Math.sqrt(hd));
         boolean needDs = dq != null || dk != null;
-        float[] p = scratch.p, ds = scratch.ds, dRow = scratch.dRow, dqAcc = dq == null ? null : scratch.dqAcc;
+        float[] p = scratch.p, ds = scratch.ds, tile = scratch.tile, dRow = scratch.dRow, dqAcc = dq == null ? null : scratch.dqAcc;
         int[] lo = scratch.lo, hi = scratch.hi, colLo = scratch.colLo, colHi = scratch.colHi;
         float[] kT = x.kT(), vT = x.vT();
         int pad = paddedKeys(tk), tBase = (b * nKv + g) * hd * pad;
@@ -298,15 +311,20 @@ public final class Attention {
                     }
                     // dv_j += sum_i p_ij dOut_i ; dk_j += sum_i ds_ij q_i, over the rows that see key j
                     if (dv != null || dk != null) visibleRows(lo, hi, rows, n, colLo, colHi);
-                    if (dv != null)
-                        accumulateSpans(dv, dkvBase + j0 * dkvStride, dkvStride, p, 0, 1, BLOCK_K, colLo, colHi, n,
-                                dOut, qBase + i0 * qStride, qStride, hd);
-                    if (dk != null)
-                        accumulateSpans(dk, dkvBase + j0 * dkvStride, dkvStride, ds, 0, 1, BLOCK_K, colLo, colHi, n,
-                                q, qBase + i0 * qStride, qStride, hd);
+                    if (dv != null) {
+                        transposeBlock(p, 0, BLOCK_K, rows, n, tile, 0, BLOCK_Q);
+                        accumulateSpans(dv, dkvBase + j0 * dkvStride, dkvStride, tile, 0, BLOCK_Q, colLo, colHi, n,
+                                dOut, qBase + i0 * qStride, qStride, hd, scratch.packed);
+                    }
+                    if (dk != null) {
+                        transposeBlock(ds, 0, BLOCK_K, rows, n, tile, 0, BLOCK_Q);
+                        accumulateSpans(dk, dkvBase + j0 * dkvStride, dkvStride, tile, 0, BLOCK_Q, colLo, colHi, n,
+                                q, qBase + i0 * qStride, qStride, hd, scratch.packed);
+                    }
                     // dq_i += sum_j ds_ij k_j
                     if (dqAcc != null)
-                        accumulateSpans(dqAcc, 0, hd, ds, 0, BLOCK_K, 1, lo, hi, rows, k, kBase + j0 * kStride, kStride, hd);
+                        accumulateSpans(dqAcc, 0, hd, ds, 0, BLOCK_K, lo, hi, rows, k, kBase + j0 * kStride, kStride, hd,
+                                scratch.packed);
                 }
                 if (dqAcc != null)
                     for (int r = 0; r < rows; r++)
@@ -702,34 +720,76 @@ public final class Attention {
 
     /**
      * For each target q in [0, count): acc row {@code accBase + q * accStep} (hd values) +=
-     * sum over c in [lo[q], hi[q]) of w[wBase + q * wStep + c * wStride] * rows[rowBase + c * rowStride ..+hd).
+     * sum over c in [lo[q], hi[q]) of w[wBase + q * wStep + c] * rows[rowBase + c * rowStride ..+hd).
      * The three products of attention are this shape: p v into the output rows (a target per query row,
      * c over keys), ds k into dq (the same), and p dOut, ds q into dv and dk (a target per key, c over the
-     * query rows, w read down a tile column). Four targets go through their common range of c together
+     * query rows, from the transposed tiles). Four targets go through their common range of c together
      * ({@link #accumulate4}), the parts of their ranges outside it one at a time before and after, so that
-     * every element still sums over c in ascending order: the bits do not depend on the grouping.
+     * every element still sums over c in ascending order: the bits do not depend on the grouping. The rows
+     * the groups read are first packed into {@code packed} ({@link #packPairs}; at least {@link #PACKED_ROWS}
+     * times hd floats).
+     *
+     * <p>A target's weights are contiguous along c, so the tiles' loads of them have a constant stride as well, and
+     * C2 drops their range checks: with a stride that was a variable (1 or BLOCK_K), the p v accumulation of a
+     * 32 x 64 x 64 block on packed rows ran at 51-57 GFLOP/s on the Zen 3 host of 2026-12-07 (one thread), at 65-71
+     * with stride 1 fixed; backward transposes its P and dS tiles for dv and dk to have it.
      */
-    private static void accumulateSpans(float[] acc, int accBase, int accStep, float[] w, int wBase, int wStep, int wStride,
-                                        int[] lo, int[] hi, int count, float[] rows, int rowBase, int rowStride, int hd) {
+    static void accumulateSpans(float[] acc, int accBase, int accStep, float[] w, int wBase, int wStep,
+                                int[] lo, int[] hi, int count, float[] rows, int rowBase, int rowStride, int hd, float[] packed) {
         int q = 0;
-        if (Simd.ENABLED && hd >= F.length()) {
+        if (Simd.ENABLED && hd >= F.length() && count >= 4) {
+            int cEnd = 0;
+            for (int e = 0; e < count; e++) cEnd = Math.max(cEnd, hi[e]);
+            packPairs(rows, rowBase, rowStride, cEnd, hd, packed);
             int group = EIGHT_ROWS && hd >= 2 * F.length() ? 8 : 4;
             for (; q + group <= count; q += group)
-                accumulateGroup(group, q, acc, accBase, accStep, w, wBase, wStep, wStride, lo, hi, rows, rowBase, rowStride, hd);
+                accumulateGroup(group, q, acc, accBase, accStep, w, wBase, wStep, lo, hi, rows, rowBase, rowStride, hd,
+                        packed, cEnd);
             for (; q + 4 <= count; q += 4)
-                accumulateGroup(4, q, acc, accBase, accStep, w, wBase, wStep, wStride, lo, hi, rows, rowBase, rowStride, hd);
+                accumulateGroup(4, q, acc, accBase, accStep, w, wBase, wStep, lo, hi, rows, rowBase, rowStride, hd,
+                        packed, cEnd);
         }
         for (; q < count; q++)
-            accumulateSpan(acc, accBase + q * accStep, w, wBase + q * wStep, wStride, lo[q], hi[q], rows, rowBase, rowStride, hd);
+            accumulateSpan(acc, accBase + q * accStep, w, wBase + q * wStep, lo[q], hi[q], rows, rowBase, rowStride, hd);
+    }
+
+    /** The rows a block's accumulation sums: BLOCK_K keys or BLOCK_Q query rows. */
+    static final int PACKED_ROWS = Math.max(BLOCK_Q, BLOCK_K);
+
+    /** Two vectors: the width of the slices {@link #packPairs} cuts the rows into. */
+    private static final int PAIR = 2 * F.length();
+
+    /**
+     * Copies rows c in [0, n) (row c at {@code rowBase + c * rowStride}) into {@code packed} as slices of {@link #PAIR}
+     * columns, the columns [d, d + PAIR) of every row one after another: row c's at {@code packed[d * n + c * PAIR]}. Only
+     * whole pairs of vectors are packed; the columns past them are read in place.
+     *
+     * <p>Why: the tiles' loop over c then loads at a constant stride, and C2 drops the range checks of those loads, which it
+     * cannot do for a stride that is a variable (the rows' is the heads times hd). On the Zen 3 host of 2026-12-07
+     * (AVX2, one thread), the p v accumulation of a 32 x 64 x 64 block ran at 43-44 GFLOP/s on rows in place and at
+     * 51-57 on packed rows, the packing included.
+     */
+    static void packPairs(float[] rows, int rowBase, int rowStride, int n, int hd, float[] packed) {
+        int len = F.length();
+        for (int c = 0; c < n; c++) {
+            int src = rowBase + c * rowStride;
+            for (int d = 0; d + PAIR <= hd; d += PAIR) {
+                int dst = d * n + c * PAIR;
+                FloatVector.fromArray(F, rows, src + d).intoArray(packed, dst);
+                FloatVector.fromArray(F, rows, src + d + len).intoArray(packed, dst + len);
+            }
+        }
     }
 
     /**
      * Targets q .. q + size - 1 (size 4 or 8) of {@link #accumulateSpans}: the keys all of them see go through
      * {@link #accumulate4} or {@link #accumulate8} together, each target's own keys before and after through
      * {@link #accumulateSpan}. Each element still sums over c in order. Eight targets that share no key go as two fours.
+     * {@code packed} holds the rows c in [0, packedRows) as {@link #packPairs} leaves them.
      */
     static void accumulateGroup(int size, int q, float[] acc, int accBase, int accStep, float[] w, int wBase, int wStep,
-                                int wStride, int[] lo, int[] hi, float[] rows, int rowBase, int rowStride, int hd) {
+                                int[] lo, int[] hi, float[] rows, int rowBase, int rowStride, int hd,
+                                float[] packed, int packedRows) {
         int cLo = lo[q], cHi = hi[q];
         for (int e = q + 1; e < q + size; e++) {
             cLo = Math.max(cLo, lo[e]);
@@ -737,38 +797,50 @@ public final class Attention {
         }
         if (cLo >= cHi) {
             if (size == 8) {
-                accumulateGroup(4, q, acc, accBase, accStep, w, wBase, wStep, wStride, lo, hi, rows, rowBase, rowStride, hd);
-                accumulateGroup(4, q + 4, acc, accBase, accStep, w, wBase, wStep, wStride, lo, hi, rows, rowBase, rowStride, hd);
+                accumulateGroup(4, q, acc, accBase, accStep, w, wBase, wStep, lo, hi, rows, rowBase, rowStride, hd,
+                        packed, packedRows);
+                accumulateGroup(4, q + 4, acc, accBase, accStep, w, wBase, wStep, lo, hi, rows, rowBase, rowStride, hd,
+                        packed, packedRows);
             } else {
                 for (int e = q; e < q + size; e++)
-                    accumulateSpan(acc, accBase + e * accStep, w, wBase + e * wStep, wStride, lo[e], hi[e], rows, rowBase, rowStride, hd);
+                    accumulateSpan(acc, accBase + e * accStep, w, wBase + e * wStep, lo[e], hi[e], rows, rowBase, rowStride, hd);
             }
             return;
         }
         for (int e = q; e < q + size; e++)
-            accumulateSpan(acc, accBase + e * accStep, w, wBase + e * wStep, wStride, lo[e], cLo, rows, rowBase, rowStride, hd);
-        int a0 = accBase + q * accStep, w0 = wBase + q * wStep + cLo * wStride;
+            accumulateSpan(acc, accBase + e * accStep, w, wBase + e * wStep, lo[e], cLo, rows, rowBase, rowStride, hd);
+        int a0 = accBase + q * accStep, w0 = wBase + q * wStep + cLo;
+        Packed rowsFrom = new Packed(rows, rowBase + cLo * rowStride, rowStride, packed, cLo * PAIR, packedRows);
         if (size == 8) {
-            accumulate8(acc, a0, accStep, w, w0, wStep, wStride, cHi - cLo, rows, rowBase + cLo * rowStride, rowStride, hd);
+            accumulate8(acc, a0, accStep, w, w0, wStep, cHi - cLo, rowsFrom, hd);
         } else {
             accumulate4(acc, a0, a0 + accStep, a0 + 2 * accStep, a0 + 3 * accStep, w, w0, w0 + wStep, w0 + 2 * wStep, w0 + 3 * wStep,
-                    wStride, cHi - cLo, rows, rowBase + cLo * rowStride, rowStride, hd, 0);
+                    cHi - cLo, rowsFrom, hd, 0);
         }
         for (int e = q; e < q + size; e++)
-            accumulateSpan(acc, accBase + e * accStep, w, wBase + e * wStep, wStride, cHi, hi[e], rows, rowBase, rowStride, hd);
+            accumulateSpan(acc, accBase + e * accStep, w, wBase + e * wStep, cHi, hi[e], rows, rowBase, rowStride, hd);
     }
+
+    /**
+     * The rows a group of targets sums from its first common c on: in place (row c at {@code base + c * stride}) for the
+     * columns past the last whole {@link #PAIR}, packed for the rest (columns [d, d + PAIR) of row c at
+     * {@code packed[d * packedRows + packedOff + c * PAIR]}).
+     */
+    private record Packed(float[] rows, int base, int stride, float[] packed, int packedOff, int packedRows) {}
 
     /**
      * {@link #accumulate4} for eight accumulator rows (at {@code o0 + r*oStep}, weights at {@code w0 + r*wStep}), on the
      * Intel tuning: per step over c, two vectors of a row and eight broadcasts feed sixteen FMA chains. Head dimensions
      * past the last whole pair of vectors go to accumulate4, four rows at a time. Each element is the same chain over c.
      */
-    private static void accumulate8(float[] acc, int o0, int oStep, float[] w, int w0, int wStep, int wStride, int n,
-                                    float[] rows, int rowBase, int rowStride, int hd) {
+    private static void accumulate8(float[] acc, int o0, int oStep, float[] w, int w0, int wStep, int n,
+                                    Packed src, int hd) {
         int len = F.length(), d = 0;
         int o1 = o0 + oStep, o2 = o1 + oStep, o3 = o2 + oStep, o4 = o3 + oStep, o5 = o4 + oStep, o6 = o5 + oStep, o7 = o6 + oStep;
         int w1 = w0 + wStep, w2 = w1 + wStep, w3 = w2 + wStep, w4 = w3 + wStep, w5 = w4 + wStep, w6 = w5 + wStep, w7 = w6 + wStep;
-        for (; d + 2 * len <= hd; d += 2 * len) {
+        float[] rows = src.packed();
+        for (; d + PAIR <= hd; d += PAIR) {
+            int rowBase = d * src.packedRows() + src.packedOff();
             FloatVector a00 = FloatVector.fromArray(F, acc, o0 + d), a01 = FloatVector.fromArray(F, acc, o0 + d + len);
             FloatVector a10 = FloatVector.fromArray(F, acc, o1 + d), a11 = FloatVector.fromArray(F, acc, o1 + d + len);
             FloatVector a20 = FloatVector.fromArray(F, acc, o2 + d), a21 = FloatVector.fromArray(F, acc, o2 + d + len);
@@ -778,7 +850,7 @@ public final class Attention {
             FloatVector a60 = FloatVector.fromArray(F, acc, o6 + d), a61 = FloatVector.fromArray(F, acc, o6 + d + len);
             FloatVector a70 = FloatVector.fromArray(F, acc, o7 + d), a71 = FloatVector.fromArray(F, acc, o7 + d + len);
             for (int c = 0; c < n; c++) {
-                int row = rowBase + c * rowStride + d, wc = c * wStride;
+                int row = rowBase + c * PAIR, wc = c;
                 FloatVector r0 = FloatVector.fromArray(F, rows, row), r1 = FloatVector.fromArray(F, rows, row + len);
                 FloatVector x = FloatVector.broadcast(F, w[w0 + wc]);
                 a00 = r0.fma(x, a00); a01 = r1.fma(x, a01);
@@ -807,16 +879,16 @@ public final class Attention {
             a70.intoArray(acc, o7 + d); a71.intoArray(acc, o7 + d + len);
         }
         if (d < hd) {
-            accumulate4(acc, o0, o1, o2, o3, w, w0, w1, w2, w3, wStride, n, rows, rowBase, rowStride, hd, d);
-            accumulate4(acc, o4, o5, o6, o7, w, w4, w5, w6, w7, wStride, n, rows, rowBase, rowStride, hd, d);
+            accumulate4(acc, o0, o1, o2, o3, w, w0, w1, w2, w3, n, src, hd, d);
+            accumulate4(acc, o4, o5, o6, o7, w, w4, w5, w6, w7, n, src, hd, d);
         }
     }
 
     /** One target of {@link #accumulateSpans} over c in [from, to) (nothing when empty). */
-    private static void accumulateSpan(float[] acc, int accOff, float[] w, int wOff, int wStride, int from, int to,
+    private static void accumulateSpan(float[] acc, int accOff, float[] w, int wOff, int from, int to,
                                        float[] rows, int rowBase, int rowStride, int hd) {
         if (from < to)
-            accumulate(acc, accOff, w, wOff + from * wStride, wStride, to - from, rows, rowBase + from * rowStride, rowStride, hd);
+            accumulate(acc, accOff, w, wOff + from, to - from, rows, rowBase + from * rowStride, rowStride, hd);
     }
 
     /**
@@ -826,16 +898,18 @@ public final class Attention {
      * dimensions from dFrom on ({@link #accumulate8} hands over the last ones so).
      */
     private static void accumulate4(float[] acc, int o0, int o1, int o2, int o3, float[] w, int w0, int w1, int w2, int w3,
-                                    int wStride, int n, float[] rows, int rowBase, int rowStride, int hd, int dFrom) {
+                                    int n, Packed src, int hd, int dFrom) {
         int len = F.length(), d = dFrom;
-        for (; d + 2 * len <= hd; d += 2 * len) {
+        for (; d + PAIR <= hd; d += PAIR) {
+            float[] packed = src.packed();
+            int pBase = d * src.packedRows() + src.packedOff();
             FloatVector a00 = FloatVector.fromArray(F, acc, o0 + d), a01 = FloatVector.fromArray(F, acc, o0 + d + len);
             FloatVector a10 = FloatVector.fromArray(F, acc, o1 + d), a11 = FloatVector.fromArray(F, acc, o1 + d + len);
             FloatVector a20 = FloatVector.fromArray(F, acc, o2 + d), a21 = FloatVector.fromArray(F, acc, o2 + d + len);
             FloatVector a30 = FloatVector.fromArray(F, acc, o3 + d), a31 = FloatVector.fromArray(F, acc, o3 + d + len);
             for (int c = 0; c < n; c++) {
-                int row = rowBase + c * rowStride + d, wc = c * wStride;
-                FloatVector r0 = FloatVector.fromArray(F, rows, row), r1 = FloatVector.fromArray(F, rows, row + len);
+                int row = pBase + c * PAIR, wc = c;
+                FloatVector r0 = FloatVector.fromArray(F, packed, row), r1 = FloatVector.fromArray(F, packed, row + len);
                 FloatVector x = FloatVector.broadcast(F, w[w0 + wc]);
                 a00 = r0.fma(x, a00); a01 = r1.fma(x, a01);
                 x = FloatVector.broadcast(F, w[w1 + wc]);
@@ -850,12 +924,14 @@ public final class Attention {
             a20.intoArray(acc, o2 + d); a21.intoArray(acc, o2 + d + len);
             a30.intoArray(acc, o3 + d); a31.intoArray(acc, o3 + d + len);
         }
+        float[] rows = src.rows();
+        int rowBase = src.base(), rowStride = src.stride();
         for (; d + len <= hd; d += len) {
             FloatVector a0 = FloatVector.fromArray(F, acc, o0 + d), a1 = FloatVector.fromArray(F, acc, o1 + d);
             FloatVector a2 = FloatVector.fromArray(F, acc, o2 + d), a3 = FloatVector.fromArray(F, acc, o3 + d);
             for (int c = 0; c < n; c++) {
                 FloatVector r0 = FloatVector.fromArray(F, rows, rowBase + c * rowStride + d);
-                int wc = c * wStride;
+                int wc = c;
                 a0 = r0.fma(FloatVector.broadcast(F, w[w0 + wc]), a0);
                 a1 = r0.fma(FloatVector.broadcast(F, w[w1 + wc]), a1);
                 a2 = r0.fma(FloatVector.broadcast(F, w[w2 + wc]), a2);
@@ -864,20 +940,20 @@ public final class Attention {
             a0.intoArray(acc, o0 + d); a1.intoArray(acc, o1 + d);
             a2.intoArray(acc, o2 + d); a3.intoArray(acc, o3 + d);
         }
-        accumulateScalar(acc, o0, w, w0, wStride, n, rows, rowBase, rowStride, d, hd);
-        accumulateScalar(acc, o1, w, w1, wStride, n, rows, rowBase, rowStride, d, hd);
-        accumulateScalar(acc, o2, w, w2, wStride, n, rows, rowBase, rowStride, d, hd);
-        accumulateScalar(acc, o3, w, w3, wStride, n, rows, rowBase, rowStride, d, hd);
+        accumulateScalar(acc, o0, w, w0, n, rows, rowBase, rowStride, d, hd);
+        accumulateScalar(acc, o1, w, w1, n, rows, rowBase, rowStride, d, hd);
+        accumulateScalar(acc, o2, w, w2, n, rows, rowBase, rowStride, d, hd);
+        accumulateScalar(acc, o3, w, w3, n, rows, rowBase, rowStride, d, hd);
     }
 
     /**
-     * acc[accOff..accOff+hd) += sum_c w[wOff + c*wStride] * rows[rowBase + c*rowStride ..+hd) for c in
+     * acc[accOff..accOff+hd) += sum_c w[wOff + c] * rows[rowBase + c*rowStride ..+hd) for c in
      * [0, n), the accumulator held in registers. Four (then two) vector slices of the row go through the
      * c loop together: one slice alone is a single chain of dependent FMAs, which waits on the FMA's
      * latency (4 cycles on Zen 3) while two FMA units could each start one per cycle. Every lane still
      * sums over c in order, so the result does not depend on how the slices are grouped.
      */
-    private static void accumulate(float[] acc, int accOff, float[] w, int wOff, int wStride, int n,
+    private static void accumulate(float[] acc, int accOff, float[] w, int wOff, int n,
                                    float[] rows, int rowBase, int rowStride, int hd) {
         int d = 0;
         if (Simd.ENABLED) {
@@ -887,7 +963,7 @@ public final class Attention {
                 FloatVector a0 = FloatVector.fromArray(F, acc, o), a1 = FloatVector.fromArray(F, acc, o + len);
                 FloatVector a2 = FloatVector.fromArray(F, acc, o + 2 * len), a3 = FloatVector.fromArray(F, acc, o + 3 * len);
                 for (int c = 0; c < n; c++) {
-                    FloatVector x = FloatVector.broadcast(F, w[wOff + c * wStride]);
+                    FloatVector x = FloatVector.broadcast(F, w[wOff + c]);
                     int row = rowBase + c * rowStride + d;
                     a0 = FloatVector.fromArray(F, rows, row).fma(x, a0);
                     a1 = FloatVector.fromArray(F, rows, row + len).fma(x, a1);
@@ -903,7 +979,7 @@ public final class Attention {
                 int o = accOff + d;
                 FloatVector a0 = FloatVector.fromArray(F, acc, o), a1 = FloatVector.fromArray(F, acc, o + len);
                 for (int c = 0; c < n; c++) {
-                    FloatVector x = FloatVector.broadcast(F, w[wOff + c * wStride]);
+                    FloatVector x = FloatVector.broadcast(F, w[wOff + c]);
                     int row = rowBase + c * rowStride + d;
                     a0 = FloatVector.fromArray(F, rows, row).fma(x, a0);
                     a1 = FloatVector.fromArray(F, rows, row + len).fma(x, a1);
@@ -914,22 +990,22 @@ public final class Attention {
             for (int bound = F.loopBound(hd); d < bound; d += len) {
                 FloatVector a = FloatVector.fromArray(F, acc, accOff + d);
                 for (int c = 0; c < n; c++)
-                    a = FloatVector.fromArray(F, rows, rowBase + c * rowStride + d).fma(FloatVector.broadcast(F, w[wOff + c * wStride]), a);
+                    a = FloatVector.fromArray(F, rows, rowBase + c * rowStride + d).fma(FloatVector.broadcast(F, w[wOff + c]), a);
                 a.intoArray(acc, accOff + d);
             }
         }
-        accumulateScalar(acc, accOff, w, wOff, wStride, n, rows, rowBase, rowStride, d, hd);
+        accumulateScalar(acc, accOff, w, wOff, n, rows, rowBase, rowStride, d, hd);
     }
 
     /**
      * {@link #accumulate}'s elements [from, hd) in plain Java: the scalar path, and the tail past the
      * last whole vector (the same for one target as for each of {@link #accumulate4}'s four).
      */
-    private static void accumulateScalar(float[] acc, int accOff, float[] w, int wOff, int wStride, int n,
+    private static void accumulateScalar(float[] acc, int accOff, float[] w, int wOff, int n,
                                          float[] rows, int rowBase, int rowStride, int from, int hd) {
         for (int d = from; d < hd; d++) {
             float a = acc[accOff + d];
-            for (int c = 0; c < n; c++) a += w[wOff + c * wStride] * rows[rowBase + c * rowStride + d];
+            for (int c = 0; c < n; c++) a += w[wOff + c] * rows[rowBase + c * rowStride + d];
             acc[accOff + d] = a;
         }
     }

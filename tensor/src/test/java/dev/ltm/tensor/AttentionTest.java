@@ -323,7 +323,7 @@ class AttentionTest {
             assertThat(eight).as("scores, %d keys", n).isEqualTo(four);
         }
         // acc rows of hd (+ 40 for hd 40) += sum over the visible keys c of w[row, c] * rows[c]: causal, shifted and disjoint spans
-        int keys = 40, rowStride = 90, wStride = 1, wStep = keys;
+        int keys = 40, rowStride = 90, wStep = keys;
         float[] rows = new float[keys * rowStride], w = new float[8 * wStep];
         rng.fillUniform(rows, -1, 1);
         rng.fillUniform(w, -1, 1);
@@ -340,11 +340,45 @@ class AttentionTest {
                 float[] acc8 = new float[8 * accStep], acc4;
                 rng.fillUniform(acc8, -1, 1);
                 acc4 = acc8.clone();
-                Attention.accumulateGroup(8, 0, acc8, 0, accStep, w, 0, wStep, wStride, lo, hi, rows, 2, rowStride, width);
-                Attention.accumulateGroup(4, 0, acc4, 0, accStep, w, 0, wStep, wStride, lo, hi, rows, 2, rowStride, width);
-                Attention.accumulateGroup(4, 4, acc4, 0, accStep, w, 0, wStep, wStride, lo, hi, rows, 2, rowStride, width);
+                float[] packed = new float[keys * width];
+                Attention.packPairs(rows, 2, rowStride, keys, width, packed);
+                Attention.accumulateGroup(8, 0, acc8, 0, accStep, w, 0, wStep, lo, hi, rows, 2, rowStride, width, packed, keys);
+                Attention.accumulateGroup(4, 0, acc4, 0, accStep, w, 0, wStep, lo, hi, rows, 2, rowStride, width, packed, keys);
+                Attention.accumulateGroup(4, 4, acc4, 0, accStep, w, 0, wStep, lo, hi, rows, 2, rowStride, width, packed, keys);
                 assertThat(acc8).as("accumulate, hd %d, hi %s lo %s", width, java.util.Arrays.toString(hi), java.util.Arrays.toString(lo))
                         .isEqualTo(acc4);
+            }
+        }
+    }
+
+    /**
+     * Targets summed in groups, from rows packed by {@link Attention#packPairs}, get the bits of each target summed alone
+     * from the rows in place: head dimensions with and without a tail past the last pair of vectors, and counts that
+     * leave targets outside any group.
+     */
+    @Test
+    void groupedAccumulationOnPackedRowsMatchesOneTargetAtATimeBitForBit() {
+        Rng rng = new Rng(79);
+        int keys = 40, rowStride = 90, targets = 8;
+        float[] rows = new float[keys * rowStride + 2], w = new float[targets * keys];
+        rng.fillUniform(rows, -1, 1);
+        rng.fillUniform(w, -1, 1);
+        int[] hi = {33, 34, 40, 36, 37, 38, 39, 12}, lo = {0, 0, 3, 4, 5, 5, 20, 0};
+        int wStep = keys;
+        for (int width : new int[] {64, 40, 16, 8}) {
+            for (int count : new int[] {8, 6, 4, 3}) {
+                int accStep = width + 3;
+                float[] grouped = new float[targets * accStep], one;
+                rng.fillUniform(grouped, -1, 1);
+                one = grouped.clone();
+                float[] packed = new float[Attention.PACKED_ROWS * width];
+                java.util.Arrays.fill(packed, Float.NaN); // what the packing leaves unwritten must not be read
+                Attention.accumulateSpans(grouped, 0, accStep, w, 0, wStep, lo, hi, count, rows, 2, rowStride, width, packed);
+                for (int q = 0; q < count; q++) {
+                    Attention.accumulateSpans(one, q * accStep, accStep, w, q * wStep, wStep, new int[] {lo[q]},
+                            new int[] {hi[q]}, 1, rows, 2, rowStride, width, packed);
+                }
+                assertThat(grouped).as("hd %d, %d targets", width, count).isEqualTo(one);
             }
         }
     }
