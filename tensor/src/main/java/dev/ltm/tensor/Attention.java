@@ -446,7 +446,18 @@ public final class Attention {
      * reduction cost more than its dot product).
      */
     static void transposeBlock(float[] src, int base, int stride, int n, int hd, float[] t, int tBase, int tStride) {
-        for (int c = 0; c < n; c++) {
+        int c = 0;
+        if (Gemm.SQUARE_TRANSPOSE) { // whole L x L squares in registers (Gemm.transposeSquare), the edges below one at a time
+            int len = F.length(), dEnd = hd - hd % len;
+            for (; c + len <= n; c += len) {
+                for (int d = 0; d < dEnd; d += len) Gemm.transposeSquare(src, base + c * stride + d, stride, t, tBase + d * tStride + c, tStride);
+                for (int r = c; r < c + len; r++) {
+                    int off = base + r * stride;
+                    for (int d = dEnd; d < hd; d++) t[tBase + d * tStride + r] = src[off + d];
+                }
+            }
+        }
+        for (; c < n; c++) {
             int off = base + c * stride;
             for (int d = 0; d < hd; d++) t[tBase + d * tStride + c] = src[off + d];
         }

@@ -383,6 +383,23 @@ class AttentionTest {
         }
     }
 
+    /** The transposition of keys and tiles, in squares of vectors where it can and one value at a time at the edges. */
+    @Test
+    void transposeBlockMovesEveryValueWhateverTheSizes() {
+        Rng rng = new Rng(80);
+        for (int[] size : new int[][] {{64, 64}, {37, 20}, {8, 5}, {3, 64}, {256, 16}, {33, 40}}) {
+            int n = size[0], hd = size[1], stride = hd + 7, tStride = n + 9;
+            float[] src = new float[5 + n * stride], t = new float[4 + hd * tStride];
+            rng.fillUniform(src, -1, 1);
+            Attention.transposeBlock(src, 5, stride, n, hd, t, 4, tStride);
+            for (int c = 0; c < n; c++) {
+                for (int d = 0; d < hd; d++) {
+                    assertThat(t[4 + d * tStride + c]).as("%d x %d: row %d column %d", n, hd, c, d).isEqualTo(src[5 + c * stride + d]);
+                }
+            }
+        }
+    }
+
     /** Eight interleaved chains give each row the bits of its own {@link Attention#dotInOrder}. */
     @Test
     void eightDotsInOrderMatchOneAtATime() {

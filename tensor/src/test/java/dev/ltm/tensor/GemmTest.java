@@ -311,6 +311,19 @@ class GemmTest {
         }
     }
 
+    /** Three rounds of interleaving transpose an 8 x 8 block (256-bit vectors, which every host's Vector API runs). */
+    @Test
+    void eightByEightTransposeMovesEveryValue() {
+        Rng rng = new Rng(33);
+        int ld = 13, stride = 11;
+        float[] b = new float[3 + 8 * ld], dst = new float[2 + 8 * stride];
+        rng.fillUniform(b, -1, 1);
+        Gemm.transpose8(b, 3, ld, dst, 2, stride);
+        for (int r = 0; r < 8; r++) {
+            for (int c = 0; c < 8; c++) assertThat(dst[2 + c * stride + r]).as("row %d column %d", r, c).isEqualTo(b[3 + r * ld + c]);
+        }
+    }
+
     /** Four rounds of interleaving transpose a 16 x 16 block (the transposed-B pack's step on 16-lane hosts). */
     @Test
     void sixteenBySixteenTransposeMovesEveryValue() {
