@@ -314,27 +314,27 @@ class GemmTest {
     /** Three rounds of interleaving transpose an 8 x 8 block (256-bit vectors, which every host's Vector API runs). */
     @Test
     void eightByEightTransposeMovesEveryValue() {
-        Rng rng = new Rng(33);
-        int ld = 13, stride = 11;
-        float[] b = new float[3 + 8 * ld], dst = new float[2 + 8 * stride];
-        rng.fillUniform(b, -1, 1);
-        Gemm.transpose8(b, 3, ld, dst, 2, stride);
-        for (int r = 0; r < 8; r++) {
-            for (int c = 0; c < 8; c++) assertThat(dst[2 + c * stride + r]).as("row %d column %d", r, c).isEqualTo(b[3 + r * ld + c]);
-        }
+        assertTransposes(8, 13, 11, Gemm::transpose8);
     }
 
     /** Four rounds of interleaving transpose a 16 x 16 block (the transposed-B pack's step on 16-lane hosts). */
     @Test
     void sixteenBySixteenTransposeMovesEveryValue() {
         org.junit.jupiter.api.Assumptions.assumeTrue(Simd.ENABLED && Simd.F.length() == 16, "needs 16-lane vectors");
-        Rng rng = new Rng(32);
-        int ld = 37, stride = 21;
-        float[] b = new float[3 + 16 * ld], dst = new float[2 + 16 * stride];
+        assertTransposes(16, 37, 21, Gemm::transpose16);
+    }
+
+    /** A square transpose's signature: (b, src, ld, dst, dstOff, dstStride). */
+    private interface SquareTranspose { void run(float[] b, int src, int ld, float[] dst, int dstOff, int dstStride); }
+
+    /** The size x size block at offset 3 of rows ld apart lands transposed at offset 2 of rows stride apart. */
+    private static void assertTransposes(int size, int ld, int stride, SquareTranspose transpose) {
+        Rng rng = new Rng(32 + size);
+        float[] b = new float[3 + size * ld], dst = new float[2 + size * stride];
         rng.fillUniform(b, -1, 1);
-        Gemm.transpose16(b, 3, ld, dst, 2, stride);
-        for (int r = 0; r < 16; r++) {
-            for (int c = 0; c < 16; c++) assertThat(dst[2 + c * stride + r]).as("row %d column %d", r, c).isEqualTo(b[3 + r * ld + c]);
+        transpose.run(b, 3, ld, dst, 2, stride);
+        for (int r = 0; r < size; r++) {
+            for (int c = 0; c < size; c++) assertThat(dst[2 + c * stride + r]).as("row %d column %d", r, c).isEqualTo(b[3 + r * ld + c]);
         }
     }
 }
