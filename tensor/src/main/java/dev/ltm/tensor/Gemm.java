@@ -54,8 +54,11 @@ public final class Gemm {
      * and 144 or 192 rows lost 5-10%. {@code -Dltm.gemm.mc} overrides it (a positive multiple of MR).
      */
     static final int MC = Tuning.block("ltm.gemm.mc", Tuning.INTEL_AVX512 ? 72 : 48, MR);
-    /** Column block: the packed B panel KC x NC is at most 4 MiB, in L3. */
-    static final int NC = 1024;
+    /**
+     * Column block: the packed B panel KC x NC is at most 4 MiB, in L3. {@code -Dltm.gemm.nc} overrides it (a positive
+     * multiple of NR).
+     */
+    static final int NC = Tuning.block("ltm.gemm.nc", 1024, NR);
     /** Below this many multiply-adds the packing costs more than it saves. */
     static final long SMALL = 32 * 1024;
     /**
