@@ -820,24 +820,16 @@ public final class Attention {
         }
         for (int e = q; e < q + size; e++)
             accumulateSpan(acc, accBase + e * accStep, w, wBase + e * wStep, lo[e], cLo, rows, rowBase, rowStride, hd);
-        int a0 = accBase + q * accStep, w0 = wBase + q * wStep + cLo;
-        Packed rowsFrom = new Packed(rows, rowBase + cLo * rowStride, rowStride, packed, cLo * PAIR, packedRows);
+        int a0 = accBase + q * accStep, w0 = wBase + q * wStep + cLo, r0 = rowBase + cLo * rowStride, p0 = cLo * PAIR;
         if (size == 8) {
-            accumulate8(acc, a0, accStep, w, w0, wStep, cHi - cLo, rowsFrom, hd);
+            accumulate8(acc, a0, accStep, w, w0, wStep, cHi - cLo, rows, r0, rowStride, packed, p0, packedRows, hd);
         } else {
             accumulate4(acc, a0, a0 + accStep, a0 + 2 * accStep, a0 + 3 * accStep, w, w0, w0 + wStep, w0 + 2 * wStep, w0 + 3 * wStep,
-                    cHi - cLo, rowsFrom, hd, 0);
+                    cHi - cLo, rows, r0, rowStride, packed, p0, packedRows, hd, 0);
         }
         for (int e = q; e < q + size; e++)
             accumulateSpan(acc, accBase + e * accStep, w, wBase + e * wStep, cHi, hi[e], rows, rowBase, rowStride, hd);
     }
-
-    /**
-     * The rows a group of targets sums from its first common c on: in place (row c at {@code base + c * stride}) for the
-     * columns past the last whole {@link #PAIR}, packed for the rest (columns [d, d + PAIR) of row c at
-     * {@code packed[d * packedRows + packedOff + c * PAIR]}).
-     */
-    private record Packed(float[] rows, int base, int stride, float[] packed, int packedOff, int packedRows) {}
 
     /**
      * {@link #accumulate4} for eight accumulator rows (at {@code o0 + r*oStep}, weights at {@code w0 + r*wStep}), on the
@@ -845,13 +837,12 @@ public final class Attention {
      * past the last whole pair of vectors go to accumulate4, four rows at a time. Each element is the same chain over c.
      */
     private static void accumulate8(float[] acc, int o0, int oStep, float[] w, int w0, int wStep, int n,
-                                    Packed src, int hd) {
+                                    float[] rows, int rowBase, int rowStride, float[] packed, int pOff, int pRows, int hd) {
         int len = F.length(), d = 0;
         int o1 = o0 + oStep, o2 = o1 + oStep, o3 = o2 + oStep, o4 = o3 + oStep, o5 = o4 + oStep, o6 = o5 + oStep, o7 = o6 + oStep;
         int w1 = w0 + wStep, w2 = w1 + wStep, w3 = w2 + wStep, w4 = w3 + wStep, w5 = w4 + wStep, w6 = w5 + wStep, w7 = w6 + wStep;
-        float[] rows = src.packed();
         for (; d + PAIR <= hd; d += PAIR) {
-            int rowBase = d * src.packedRows() + src.packedOff();
+            int pBase = d * pRows + pOff;
             FloatVector a00 = FloatVector.fromArray(F, acc, o0 + d), a01 = FloatVector.fromArray(F, acc, o0 + d + len);
             FloatVector a10 = FloatVector.fromArray(F, acc, o1 + d), a11 = FloatVector.fromArray(F, acc, o1 + d + len);
             FloatVector a20 = FloatVector.fromArray(F, acc, o2 + d), a21 = FloatVector.fromArray(F, acc, o2 + d + len);
@@ -861,8 +852,8 @@ public final class Attention {
             FloatVector a60 = FloatVector.fromArray(F, acc, o6 + d), a61 = FloatVector.fromArray(F, acc, o6 + d + len);
             FloatVector a70 = FloatVector.fromArray(F, acc, o7 + d), a71 = FloatVector.fromArray(F, acc, o7 + d + len);
             for (int c = 0; c < n; c++) {
-                int row = rowBase + c * PAIR, wc = c;
-                FloatVector r0 = FloatVector.fromArray(F, rows, row), r1 = FloatVector.fromArray(F, rows, row + len);
+                int row = pBase + c * PAIR, wc = c;
+                FloatVector r0 = FloatVector.fromArray(F, packed, row), r1 = FloatVector.fromArray(F, packed, row + len);
                 FloatVector x = FloatVector.broadcast(F, w[w0 + wc]);
                 a00 = r0.fma(x, a00); a01 = r1.fma(x, a01);
                 x = FloatVector.broadcast(F, w[w1 + wc]);
@@ -890,8 +881,8 @@ public final class Attention {
             a70.intoArray(acc, o7 + d); a71.intoArray(acc, o7 + d + len);
         }
         if (d < hd) {
-            accumulate4(acc, o0, o1, o2, o3, w, w0, w1, w2, w3, n, src, hd, d);
-            accumulate4(acc, o4, o5, o6, o7, w, w4, w5, w6, w7, n, src, hd, d);
+            accumulate4(acc, o0, o1, o2, o3, w, w0, w1, w2, w3, n, rows, rowBase, rowStride, packed, pOff, pRows, hd, d);
+            accumulate4(acc, o4, o5, o6, o7, w, w4, w5, w6, w7, n, rows, rowBase, rowStride, packed, pOff, pRows, hd, d);
         }
     }
 
@@ -906,14 +897,17 @@ public final class Attention {
      * {@link #accumulate} for four accumulator rows that share the rows being summed: per step over c,
      * two vectors of a row and four broadcast weights feed eight independent FMA chains. Each element is
      * the same chain over c, from the same start, as accumulate forms (its scalar tail included). Head
-     * dimensions from dFrom on ({@link #accumulate8} hands over the last ones so).
+     * dimensions from dFrom on ({@link #accumulate8} hands over the last ones so). Row c's whole pairs of vectors
+     * are read packed (columns [d, d + PAIR) at {@code packed[d * pRows + pOff + c * PAIR]}, see {@link #packPairs}), the
+     * columns past them in place (at {@code rowBase + c * rowStride}). Plain arguments, not a record: one made per
+     * group was not scalar-replaced (the kernel is not inlined) and came to about 70 MB of garbage a reference fit (JFR's allocation samples).
      */
     private static void accumulate4(float[] acc, int o0, int o1, int o2, int o3, float[] w, int w0, int w1, int w2, int w3,
-                                    int n, Packed src, int hd, int dFrom) {
+                                    int n, float[] rows, int rowBase, int rowStride, float[] packed, int pOff, int pRows,
+                                    int hd, int dFrom) {
         int len = F.length(), d = dFrom;
         for (; d + PAIR <= hd; d += PAIR) {
-            float[] packed = src.packed();
-            int pBase = d * src.packedRows() + src.packedOff();
+            int pBase = d * pRows + pOff;
             FloatVector a00 = FloatVector.fromArray(F, acc, o0 + d), a01 = FloatVector.fromArray(F, acc, o0 + d + len);
             FloatVector a10 = FloatVector.fromArray(F, acc, o1 + d), a11 = FloatVector.fromArray(F, acc, o1 + d + len);
             FloatVector a20 = FloatVector.fromArray(F, acc, o2 + d), a21 = FloatVector.fromArray(F, acc, o2 + d + len);
@@ -935,8 +929,6 @@ public final class Attention {
             a20.intoArray(acc, o2 + d); a21.intoArray(acc, o2 + d + len);
             a30.intoArray(acc, o3 + d); a31.intoArray(acc, o3 + d + len);
         }
-        float[] rows = src.rows();
-        int rowBase = src.base(), rowStride = src.stride();
         for (; d + len <= hd; d += len) {
             FloatVector a0 = FloatVector.fromArray(F, acc, o0 + d), a1 = FloatVector.fromArray(F, acc, o1 + d);
             FloatVector a2 = FloatVector.fromArray(F, acc, o2 + d), a3 = FloatVector.fromArray(F, acc, o3 + d);
