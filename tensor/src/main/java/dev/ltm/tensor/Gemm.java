@@ -365,8 +365,13 @@ public final class Gemm {
     /** Four floats: one p of a transposed A's sliver. */
     private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
     /** Interleave two vectors x, y: ZIP_LO gives x0 y0 x1 y1 ... of their low halves, ZIP_HI the same of the high halves. */
-    private static final VectorShuffle<Float> ZIP_LO = VectorShuffle.fromOp(F, i -> (i % 2) * L + i / 2),
-            ZIP_HI = VectorShuffle.fromOp(F, i -> (i % 2) * L + L / 2 + i / 2);
+    private static final VectorShuffle<Float> ZIP_LO = zip(F, false), ZIP_HI = zip(F, true);
+
+    /** The two-vector shuffle that interleaves the low (or high) halves of two vectors of {@code species}, lane by lane. */
+    private static VectorShuffle<Float> zip(VectorSpecies<Float> species, boolean high) {
+        int n = species.length(), from = high ? n / 2 : 0;
+        return VectorShuffle.fromOp(species, i -> (i % 2) * n + from + i / 2);
+    }
 
     /**
      * The four rows of a sliver of A stored as rows (MR = 4; row r at {@code src + r*lda}) into {@code pa[dst + p*MR + r]}:
@@ -506,8 +511,7 @@ public final class Gemm {
     }
 
     private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
-    private static final VectorShuffle<Float> ZIP_LO8 = VectorShuffle.fromOp(F8, i -> (i % 2) * 8 + i / 2),
-            ZIP_HI8 = VectorShuffle.fromOp(F8, i -> (i % 2) * 8 + 4 + i / 2);
+    private static final VectorShuffle<Float> ZIP_LO8 = zip(F8, false), ZIP_HI8 = zip(F8, true);
 
     /**
      * {@link #transpose16} for 8 x 8 blocks on 256-bit vectors (AVX2 hosts): three rounds of interleaving row i with row
