@@ -244,6 +244,10 @@ public final class Gemm {
         int tile = byRows ? MR : NR;
         int tiles = ((byRows ? m : n) + tile - 1) / tile;
         int tasks = Math.max(1, Math.min(Math.min(threads, Parallel.threads()), tiles));
+        if (byRows && tasks > 1 && (long) Math.min(n, NC) * Math.min(k, KC) >= SHARED_PANEL) {
+            sgemmSharedPanel(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate, tasks, simd);
+            return;
+        }
         Parallel.forRange(tasks, tasks, t -> {
             int lo = (int) ((long) tiles * t / tasks) * tile;
             int hi = Math.min((int) ((long) tiles * (t + 1) / tasks) * tile, byRows ? m : n);
@@ -277,45 +281,106 @@ public final class Gemm {
     private static void blocked(boolean transA, boolean transB, int m, int n, int k,
                                 float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                                 float[] c, int cOff, int ldc, boolean accumulate, boolean simd, int kcMax, GemmWorkspace ws) {
-        boolean inPlace = simd && !transA && n <= IN_PLACE_SLIVERS * NR;
-        int tileRows = inPlace ? 4 : MR; // the in-place kernel is 4 x NR whatever MR is
-        float[] pa = inPlace ? null : ws.pa(roundUp(Math.min(m, MC), MR) * kcMax);
         float[] pb = ws.pb(roundUp(Math.min(n, NC), NR) * kcMax);
-        float[] edge = ws.edge;
         for (int jc = 0; jc < n; jc += NC) {
             int nc = Math.min(NC, n - jc);
             for (int pc = 0; pc < k; pc += kcMax) {
                 int kc = Math.min(kcMax, k - pc);
-                boolean add = accumulate || pc > 0;
                 packB(transB, b, bOff, ldb, pc, kc, jc, nc, pb);
-                for (int ic = 0; ic < m; ic += MC) {
-                    int mc = Math.min(MC, m - ic);
-                    if (!inPlace) packA(transA, a, aOff, lda, ic, mc, pc, kc, pa);
-                    for (int jr = 0; jr < nc; jr += NR) {
-                        int nr = Math.min(NR, nc - jr);
-                        for (int ir = 0; ir < mc; ir += tileRows) {
-                            int mr = Math.min(tileRows, mc - ir);
-                            int ci = cOff + (ic + ir) * ldc + jc + jr;
-                            // in place: row r of the tile starts at a0 + r * lda (rows past m repeat the first; their results are dropped)
-                            int a0 = aOff + (ic + ir) * lda + pc;
-                            if (mr == tileRows && nr == NR) {
-                                if (inPlace) kernelRows(kc, a, a0, a0 + lda, a0 + 2 * lda, a0 + 3 * lda, pb, jr * kc, c, ci, ldc, add);
-                                else if (simd) kernelPacked(kc, pa, ir * kc, pb, jr * kc, c, ci, ldc, add);
-                                else kernelScalar(kc, pa, ir * kc, pb, jr * kc, c, ci, ldc, add);
-                            } else {
-                                // Edge tile: compute the full padded tile aside, write back the valid part.
-                                if (inPlace) {
-                                    int r1 = mr > 1 ? a0 + lda : a0, r2 = mr > 2 ? a0 + 2 * lda : a0, r3 = mr > 3 ? a0 + 3 * lda : a0;
-                                    kernelRows(kc, a, a0, r1, r2, r3, pb, jr * kc, edge, 0, NR, false);
-                                }
-                                else if (simd) kernelPacked(kc, pa, ir * kc, pb, jr * kc, edge, 0, NR, false);
-                                else kernelScalar(kc, pa, ir * kc, pb, jr * kc, edge, 0, NR, false);
-                                for (int r = 0; r < mr; r++) {
-                                    int row = ci + r * ldc;
-                                    for (int j = 0; j < nr; j++) {
-                                        c[row + j] = add ? c[row + j] + edge[r * NR + j] : edge[r * NR + j];
-                                    }
-                                }
+                panel(transA, m, n, a, aOff, lda, pb, jc, nc, pc, kc, c, cOff, ldc, accumulate || pc > 0, simd, kcMax, ws);
+            }
+        }
+    }
+
+    /**
+     * From this many floats of a packed B panel (kc x nc) up, the threads of a product split by rows pack one panel
+     * together ({@link #sgemmSharedPanel}) instead of each packing all of it. 1024^3 on two threads: each packed the
+     * whole 4 MiB panel in about 0.6 ms of its 12 ms (Zen 3). {@code -Dltm.gemm.shared} overrides it (a huge value turns
+     * the shared panel off).
+     */
+    static final int SHARED_PANEL = Tuning.block("ltm.gemm.shared", 1 << 18, 1);
+
+    /**
+     * {@link #sgemmParallel}'s row split with one packed B panel for all tasks, BLIS style: per (NC, KC) block, the tasks
+     * first pack a share of the panel's slivers each, then each multiplies its rows by the whole panel. Two hand-offs
+     * per block instead of one, each thread packs 1 / tasks of the panel, and one copy sits in the shared cache instead
+     * of one per thread. The panel is the calling thread's buffer; every task's rows, blocks and kernels are the ones
+     * {@link #sgemmBlocked} runs on the same strip, so the bits are the same.
+     */
+    static void sgemmSharedPanel(boolean transA, boolean transB, int m, int n, int k,
+                                 float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                                 float[] c, int cOff, int ldc, boolean accumulate, int tasks, boolean simd) {
+        int passes = (k + KC - 1) / KC;
+        int kcMax = (k + passes - 1) / passes;
+        int tiles = (m + MR - 1) / MR;
+        Thread caller = Thread.currentThread();
+        GemmWorkspace own = Parallel.takeGemmWorkspace();
+        try {
+            float[] pb = own.pb(roundUp(Math.min(n, NC), NR) * kcMax);
+            for (int jc = 0; jc < n; jc += NC) {
+                int nc = Math.min(NC, n - jc), slivers = (nc + NR - 1) / NR, j0 = jc;
+                for (int pc = 0; pc < k; pc += kcMax) {
+                    int kc = Math.min(kcMax, k - pc), p0 = pc;
+                    Parallel.forRange(tasks, tasks, t -> {
+                        int s0 = (int) ((long) slivers * t / tasks) * NR, s1 = Math.min(nc, (int) ((long) slivers * (t + 1) / tasks) * NR);
+                        if (s0 < s1) packB(transB, b, bOff, ldb, p0, kc, j0 + s0, s1 - s0, pb, s0 * kc);
+                    });
+                    Parallel.forRange(tasks, tasks, t -> {
+                        int lo = (int) ((long) tiles * t / tasks) * MR, hi = Math.min((int) ((long) tiles * (t + 1) / tasks) * MR, m);
+                        if (lo >= hi) return;
+                        // the caller's buffers serve every task that runs on the caller (its panel is pb; pa is separate)
+                        GemmWorkspace ws = Thread.currentThread() == caller ? own : Parallel.takeGemmWorkspace();
+                        try {
+                            panel(transA, hi - lo, n, a, aOff + (transA ? lo : lo * lda), lda, pb, j0, nc, p0, kc,
+                                    c, cOff + lo * ldc, ldc, accumulate || p0 > 0, simd, kcMax, ws);
+                        } finally {
+                            if (ws != own) Parallel.returnGemmWorkspace(ws);
+                        }
+                    });
+                }
+            }
+        } finally {
+            Parallel.returnGemmWorkspace(own);
+        }
+    }
+
+    /**
+     * C[:, jc .. jc+nc) (+)= op(A)[:, pc .. pc+kc) times the packed panel pb of op(B)'s block at (pc, jc), for all m
+     * rows: loops ic (MC), jr (NR), ir (MR); n is the whole width, which decides whether A is read in place.
+     */
+    private static void panel(boolean transA, int m, int n, float[] a, int aOff, int lda, float[] pb, int jc, int nc,
+                              int pc, int kc, float[] c, int cOff, int ldc, boolean add, boolean simd, int kcMax,
+                              GemmWorkspace ws) {
+        boolean inPlace = simd && !transA && n <= IN_PLACE_SLIVERS * NR;
+        int tileRows = inPlace ? 4 : MR; // the in-place kernel is 4 x NR whatever MR is
+        float[] pa = inPlace ? null : ws.pa(roundUp(Math.min(m, MC), MR) * kcMax);
+        float[] edge = ws.edge;
+        for (int ic = 0; ic < m; ic += MC) {
+            int mc = Math.min(MC, m - ic);
+            if (!inPlace) packA(transA, a, aOff, lda, ic, mc, pc, kc, pa);
+            for (int jr = 0; jr < nc; jr += NR) {
+                int nr = Math.min(NR, nc - jr);
+                for (int ir = 0; ir < mc; ir += tileRows) {
+                    int mr = Math.min(tileRows, mc - ir);
+                    int ci = cOff + (ic + ir) * ldc + jc + jr;
+                    // in place: row r of the tile starts at a0 + r * lda (rows past m repeat the first; their results are dropped)
+                    int a0 = aOff + (ic + ir) * lda + pc;
+                    if (mr == tileRows && nr == NR) {
+                        if (inPlace) kernelRows(kc, a, a0, a0 + lda, a0 + 2 * lda, a0 + 3 * lda, pb, jr * kc, c, ci, ldc, add);
+                        else if (simd) kernelPacked(kc, pa, ir * kc, pb, jr * kc, c, ci, ldc, add);
+                        else kernelScalar(kc, pa, ir * kc, pb, jr * kc, c, ci, ldc, add);
+                    } else {
+                        // Edge tile: compute the full padded tile aside, write back the valid part.
+                        if (inPlace) {
+                            int r1 = mr > 1 ? a0 + lda : a0, r2 = mr > 2 ? a0 + 2 * lda : a0, r3 = mr > 3 ? a0 + 3 * lda : a0;
+                            kernelRows(kc, a, a0, r1, r2, r3, pb, jr * kc, edge, 0, NR, false);
+                        }
+                        else if (simd) kernelPacked(kc, pa, ir * kc, pb, jr * kc, edge, 0, NR, false);
+                        else kernelScalar(kc, pa, ir * kc, pb, jr * kc, edge, 0, NR, false);
+                        for (int r = 0; r < mr; r++) {
+                            int row = ci + r * ldc;
+                            for (int j = 0; j < nr; j++) {
+                                c[row + j] = add ? c[row + j] + edge[r * NR + j] : edge[r * NR + j];
                             }
                         }
                     }
@@ -462,8 +527,13 @@ public final class Gemm {
      * past nc are zero.
      */
     static void packB(boolean transB, float[] b, int bOff, int ldb, int pc, int kc, int jc, int nc, float[] pb) {
+        packB(transB, b, bOff, ldb, pc, kc, jc, nc, pb, 0);
+    }
+
+    /** {@link #packB} into {@code pb} from {@code pbOff}: a share of a panel that several threads pack together. */
+    static void packB(boolean transB, float[] b, int bOff, int ldb, int pc, int kc, int jc, int nc, float[] pb, int pbOff) {
         for (int s = 0; s < nc; s += NR) {
-            int base = s * kc;
+            int base = pbOff + s * kc;
             int cols = Math.min(NR, nc - s);
             if (transB) {
                 // B stored [n,k] (a linear layer's weight): each of the NR rows of the sliver runs along p

@@ -209,6 +209,35 @@ class GemmTest {
         }
     }
 
+    /**
+     * One B panel packed by all tasks together ({@link Gemm#sgemmSharedPanel}) gives the bits of each task packing its own:
+     * two column blocks and two depth passes, edge rows and columns, A packed and read in place, 2 and 3 tasks.
+     */
+    @Test
+    void sharedPanelGivesTheBitsOfOnePanelPerTask() {
+        Rng rng = new Rng(41);
+        int[][] shapes = {{37, Gemm.NC + 2 * Gemm.NR + 5, Gemm.KC + 9}, {2 * Gemm.MC + 7, Gemm.IN_PLACE_SLIVERS * Gemm.NR - 3, 2 * Gemm.KC + 1},
+                {Gemm.MR * 3, Gemm.NR, 70}};
+        for (int[] sh : shapes) {
+            for (boolean transA : new boolean[] {false, true}) {
+                for (boolean transB : new boolean[] {false, true}) {
+                    Problem p = Problem.random(rng, transA, transB, sh[0], sh[1], sh[2], transA == transB);
+                    float[] perTask = p.blocked(1, Simd.ENABLED);
+                    p.assertClose(perTask, p.naive());
+                    for (int tasks : new int[] {2, 3}) {
+                        float[] shared = p.c().clone();
+                        Gemm.sgemmSharedPanel(transA, transB, p.m(), p.n(), p.k(), p.a(), p.aOff(), p.lda(), p.b(), p.bOff(), p.ldb(),
+                                shared, p.cOff(), p.ldc(), p.accumulate(), tasks, Simd.ENABLED);
+                        assertThat(shared).as("%s tasks=%d", p, tasks).containsExactly(perTask);
+                    }
+                }
+            }
+        }
+        // and sgemm takes it where the panel is large enough, with the same bits as on one thread
+        Problem big = Problem.random(rng, false, false, 200, 1024, Math.max(1, Gemm.SHARED_PANEL / 1024), false);
+        assertThat(big.fast(2)).as("%s", big).containsExactly(big.fast(1));
+    }
+
     @Test
     void threadCountDoesNotChangeTheResult() {
         Rng rng = new Rng(3);
