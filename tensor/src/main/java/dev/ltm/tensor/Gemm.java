@@ -235,7 +235,8 @@ public final class Gemm {
 
     /**
      * Splits C into at most {@code threads} strips along its longer side (rows in multiples of MR,
-     * columns in multiples of NR) and runs the blocked product on each strip independently.
+     * columns in multiples of NR) and runs the blocked product on each strip independently; a row split whose B panel
+     * is large packs it once for all strips ({@link #sgemmSharedPanel}).
      */
     static void sgemmParallel(boolean transA, boolean transB, int m, int n, int k,
                               float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
