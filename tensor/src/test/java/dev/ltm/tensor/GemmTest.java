@@ -233,8 +233,10 @@ class GemmTest {
                 }
             }
         }
-        // and sgemm takes it where the panel is large enough, with the same bits as on one thread
-        Problem big = Problem.random(rng, false, false, 200, 1024, Math.max(1, Gemm.SHARED_PANEL / 1024), false);
+        // and sgemm takes it for a row split whose panel is large enough, with the same bits as on one thread
+        int k = Gemm.KC, n = Math.max(Gemm.NR, Gemm.SHARED_PANEL / k), m = n + Gemm.MR + 1;
+        assertThat(m >= n && (long) Math.min(n, Gemm.NC) * Math.min(k, Gemm.KC) >= Gemm.SHARED_PANEL).as("a shape that qualifies").isTrue();
+        Problem big = Problem.random(rng, false, false, m, n, k, false);
         assertThat(big.fast(2)).as("%s", big).containsExactly(big.fast(1));
     }
 
