@@ -852,23 +852,23 @@ public final class Attention {
             FloatVector a60 = FloatVector.fromArray(F, acc, o6 + d), a61 = FloatVector.fromArray(F, acc, o6 + d + len);
             FloatVector a70 = FloatVector.fromArray(F, acc, o7 + d), a71 = FloatVector.fromArray(F, acc, o7 + d + len);
             for (int c = 0; c < n; c++) {
-                int row = pBase + c * PAIR, wc = c;
+                int row = pBase + c * PAIR;
                 FloatVector r0 = FloatVector.fromArray(F, packed, row), r1 = FloatVector.fromArray(F, packed, row + len);
-                FloatVector x = FloatVector.broadcast(F, w[w0 + wc]);
+                FloatVector x = FloatVector.broadcast(F, w[w0 + c]);
                 a00 = r0.fma(x, a00); a01 = r1.fma(x, a01);
-                x = FloatVector.broadcast(F, w[w1 + wc]);
+                x = FloatVector.broadcast(F, w[w1 + c]);
                 a10 = r0.fma(x, a10); a11 = r1.fma(x, a11);
-                x = FloatVector.broadcast(F, w[w2 + wc]);
+                x = FloatVector.broadcast(F, w[w2 + c]);
                 a20 = r0.fma(x, a20); a21 = r1.fma(x, a21);
-                x = FloatVector.broadcast(F, w[w3 + wc]);
+                x = FloatVector.broadcast(F, w[w3 + c]);
                 a30 = r0.fma(x, a30); a31 = r1.fma(x, a31);
-                x = FloatVector.broadcast(F, w[w4 + wc]);
+                x = FloatVector.broadcast(F, w[w4 + c]);
                 a40 = r0.fma(x, a40); a41 = r1.fma(x, a41);
-                x = FloatVector.broadcast(F, w[w5 + wc]);
+                x = FloatVector.broadcast(F, w[w5 + c]);
                 a50 = r0.fma(x, a50); a51 = r1.fma(x, a51);
-                x = FloatVector.broadcast(F, w[w6 + wc]);
+                x = FloatVector.broadcast(F, w[w6 + c]);
                 a60 = r0.fma(x, a60); a61 = r1.fma(x, a61);
-                x = FloatVector.broadcast(F, w[w7 + wc]);
+                x = FloatVector.broadcast(F, w[w7 + c]);
                 a70 = r0.fma(x, a70); a71 = r1.fma(x, a71);
             }
             a00.intoArray(acc, o0 + d); a01.intoArray(acc, o0 + d + len);
@@ -913,15 +913,15 @@ public final class Attention {
             FloatVector a20 = FloatVector.fromArray(F, acc, o2 + d), a21 = FloatVector.fromArray(F, acc, o2 + d + len);
             FloatVector a30 = FloatVector.fromArray(F, acc, o3 + d), a31 = FloatVector.fromArray(F, acc, o3 + d + len);
             for (int c = 0; c < n; c++) {
-                int row = pBase + c * PAIR, wc = c;
+                int row = pBase + c * PAIR;
                 FloatVector r0 = FloatVector.fromArray(F, packed, row), r1 = FloatVector.fromArray(F, packed, row + len);
-                FloatVector x = FloatVector.broadcast(F, w[w0 + wc]);
+                FloatVector x = FloatVector.broadcast(F, w[w0 + c]);
                 a00 = r0.fma(x, a00); a01 = r1.fma(x, a01);
-                x = FloatVector.broadcast(F, w[w1 + wc]);
+                x = FloatVector.broadcast(F, w[w1 + c]);
                 a10 = r0.fma(x, a10); a11 = r1.fma(x, a11);
-                x = FloatVector.broadcast(F, w[w2 + wc]);
+                x = FloatVector.broadcast(F, w[w2 + c]);
                 a20 = r0.fma(x, a20); a21 = r1.fma(x, a21);
-                x = FloatVector.broadcast(F, w[w3 + wc]);
+                x = FloatVector.broadcast(F, w[w3 + c]);
                 a30 = r0.fma(x, a30); a31 = r1.fma(x, a31);
             }
             a00.intoArray(acc, o0 + d); a01.intoArray(acc, o0 + d + len);
@@ -934,11 +934,10 @@ public final class Attention {
             FloatVector a2 = FloatVector.fromArray(F, acc, o2 + d), a3 = FloatVector.fromArray(F, acc, o3 + d);
             for (int c = 0; c < n; c++) {
                 FloatVector r0 = FloatVector.fromArray(F, rows, rowBase + c * rowStride + d);
-                int wc = c;
-                a0 = r0.fma(FloatVector.broadcast(F, w[w0 + wc]), a0);
-                a1 = r0.fma(FloatVector.broadcast(F, w[w1 + wc]), a1);
-                a2 = r0.fma(FloatVector.broadcast(F, w[w2 + wc]), a2);
-                a3 = r0.fma(FloatVector.broadcast(F, w[w3 + wc]), a3);
+                a0 = r0.fma(FloatVector.broadcast(F, w[w0 + c]), a0);
+                a1 = r0.fma(FloatVector.broadcast(F, w[w1 + c]), a1);
+                a2 = r0.fma(FloatVector.broadcast(F, w[w2 + c]), a2);
+                a3 = r0.fma(FloatVector.broadcast(F, w[w3 + c]), a3);
             }
             a0.intoArray(acc, o0 + d); a1.intoArray(acc, o1 + d);
             a2.intoArray(acc, o2 + d); a3.intoArray(acc, o3 + d);
