@@ -5,15 +5,20 @@ import dev.ltm.autograd.Tape;
 import dev.ltm.autograd.Var;
 import dev.ltm.model.Elbo;
 import dev.ltm.model.LatentThoughtModel;
+import dev.ltm.model.LtmConfig;
 import dev.ltm.model.Params;
 import dev.ltm.model.Posterior;
 import dev.ltm.model.TokenBatch;
+import dev.ltm.tensor.CpuBackend;
+import dev.ltm.tensor.Gemm;
+import dev.ltm.tensor.Parallel;
 import dev.ltm.tensor.Rng;
 import dev.ltm.tensor.Tensor;
 import dev.ltm.tensor.TensorArena;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.ArrayBlockingQueue;
 
 /**
  * Fast learning (spec section 2): fits the local posterior (mu, logvar) of a batch by T_fast AdamW
@@ -56,15 +61,15 @@ public final class FastFitter {
     private final LatentThoughtModel model;
     private final Settings settings;
     /**
-     * The arena of this fitter's last fit, kept for its next: its steps' tensors have the shapes the next fit's take, so
+     * Arenas of this fitter's last fit, kept for its next: its steps' tensors have the shapes the next fit's take, so
      * the next fit's first step allocates nothing large either. New arrays, which the JVM zeroes, cost a fit's first
      * step what recycling saves the others, and in a loop of fits each new array of 2 MiB or more started the G1
      * collector's concurrent marking (a humongous allocation with the heap's old part full of the last fit's arrays):
      * 237 young pauses and marking cycles in 30 s of fits at the grid's L = 4 point. The arrays held are those of one
-     * step, which the next fit needs anyway; dropping the fitter frees them. A fit running while another fit of the same
-     * fitter holds the arena opens one of its own.
+     * step, which the next fit needs anyway; dropping the fitter frees them. A fit split into sub-batches
+     * ({@link #parts}) keeps one arena per sub-batch; a fit that finds none spare opens one of its own.
      */
-    private final AtomicReference<TensorArena> spare = new AtomicReference<>();
+    private final ArrayBlockingQueue<TensorArena> spare = new ArrayBlockingQueue<>(Parallel.threads());
 
     /** A fitter for {@code model} (whose weights it reads, never changes). */
     public FastFitter(LatentThoughtModel model, Settings settings) {
@@ -87,25 +92,129 @@ public final class FastFitter {
 
     /** Fits from the start {@code q} (whose leaves it updates): spec 2, step 1 happened in the caller; this runs steps 2 and 3. */
     public Result fit(TokenBatch batch, Posterior q) {
-        TensorArena arena = spare.getAndSet(null);
-        if (arena == null) arena = TensorArena.open();
-        try {
-            return fit(batch, q, arena);
-        } finally {
-            if (!spare.compareAndSet(null, arena)) arena.close();
-        }
+        return fit(batch, q, null);
     }
 
     /**
      * As {@link #fit(TokenBatch, Posterior)}, each step's tensors made in a scope of the caller's {@code arena} (which serves
-     * one thread at a time), so that a loop of fits, or a fit and the slow pass after it, share their storage. The result
-     * is made outside any scope of it.
+     * one thread at a time; null: the fitter's own), so that a loop of fits, or a fit and the slow pass after it, share
+     * their storage. The result is made outside any scope of it.
      */
     public Result fit(TokenBatch batch, Posterior q, TensorArena arena) {
         if (q.batchSize() != batch.batchSize()) {
             throw new IllegalArgumentException("FastFitter: posterior of " + q.batchSize() + " sequences for a batch of "
                     + batch.batchSize());
         }
+        int parts = parts(batch);
+        if (parts > 1) return fitInParts(batch, q, arena, parts);
+        TensorArena own = arena != null ? arena : takeArena();
+        try {
+            return fitWhole(batch, q, own);
+        } finally {
+            if (arena == null) giveBack(own);
+        }
+    }
+
+    /**
+     * Sub-fits run at once, one per thread, when every thread gets as many sequences (default on; {@code -Dltm.fit.split=false}
+     * turns it off). Each sequence's posterior is fitted on its own (spec 2: the loss is a sum over the batch, with no term
+     * that joins two sequences, and AdamW works element by element), so the batch's rows can be fitted in parts. Run whole,
+     * every op of a fit splits its rows over the threads and joins them again: about 700 hand-offs a step, each waiting
+     * for the slower thread, and on these shared hosts a thread that stalls for a moment stalls both. In parts, each
+     * thread runs its own sub-fit's ops on its own (the pool runs calls made inside a task inline), and the threads
+     * meet once, at the end. Only on the plain CPU backend: a device serves one queue, and a timing backend counts one
+     * op at a time.
+     */
+    static volatile boolean split = !"false".equals(System.getProperty("ltm.fit.split"));
+
+    /**
+     * How many sub-fits {@code batch} runs as: the pool's threads when they divide its size and a sub-fit computes each
+     * sequence as the whole fit does, else 1 (whole). The latter holds when the sub-fit's smallest products (the latents'
+     * or the tokens' rows by the narrowest width) still take Gemm's blocked kernels, and attention's backward still has a
+     * (batch, kv head) pair per thread: then the split changes no bit of the result. Tiny models, whose sub-batches would
+     * take other kernels, are fitted whole.
+     */
+    int parts(TokenBatch batch) {
+        int b = batch.batchSize(), threads = Parallel.threads();
+        if (!split || threads < 2 || b % threads != 0 || model.backend() != CpuBackend.INSTANCE) return 1;
+        LtmConfig c = model.config();
+        int per = b / threads;
+        int rows = per * (c.latentCount() == 0 ? batch.length() : Math.min(batch.length(), c.latentsPerLayer()));
+        int narrowest = Math.min(Math.min(c.width(), c.kvHeads() * c.headDim()), Math.min(c.vocabSize(), c.ffnHidden()));
+        return Gemm.blockedPath(rows, narrowest, narrowest) && per * c.kvHeads() >= threads ? threads : 1;
+    }
+
+    /**
+     * The fit as {@code parts} sub-fits of equal, consecutive runs of sequences, at once on the pool's threads, then joined
+     * in order; q's leaves take the fitted values, as a whole fit leaves them. Sub-fit 0 runs on the calling thread, in
+     * the caller's arena if it gave one.
+     */
+    Result fitInParts(TokenBatch batch, Posterior q, TensorArena callerArena, int parts) {
+        int per = batch.batchSize() / parts;
+        Result[] results = new Result[parts];
+        Parallel.forChunks(parts, parts, (lo, hi) -> {
+            for (int p = lo; p < hi; p++) {
+                boolean callers = p == 0 && callerArena != null;
+                TensorArena arena = callers ? callerArena : takeArena();
+                try {
+                    results[p] = fitWhole(rows(batch, p * per, (p + 1) * per), slice(q, p * per, (p + 1) * per), arena);
+                } finally {
+                    if (!callers) giveBack(arena);
+                }
+            }
+        });
+        Tensor[] mu = new Tensor[parts], logvar = new Tensor[parts], z = new Tensor[parts];
+        Elbo[] elbo = new Elbo[parts];
+        for (int p = 0; p < parts; p++) {
+            mu[p] = results[p].mu();
+            logvar[p] = results[p].logvar();
+            z[p] = results[p].z();
+            elbo[p] = results[p].elbo();
+        }
+        q.mu().value().write(0, Tensor.concat(0, mu));
+        q.logvar().value().write(0, Tensor.concat(0, logvar));
+        return new Result(q.mu().value(), q.logvar().value(), q.eps(), Tensor.concat(0, z), joined(elbo));
+    }
+
+    /** Sequences [from, to) of a batch. */
+    private static TokenBatch rows(TokenBatch batch, int from, int to) {
+        return new TokenBatch(Arrays.copyOfRange(batch.inputs(), from, to), Arrays.copyOfRange(batch.targets(), from, to));
+    }
+
+    /** Sequences [from, to) of q, as new leaves (copies) with their eps. */
+    private static Posterior slice(Posterior q, int from, int to) {
+        return Posterior.of(Var.param(q.mu().value().slice(0, from, to)), Var.param(q.logvar().value().slice(0, from, to)),
+                q.eps().slice(0, from, to));
+    }
+
+    /** The per-sequence figures of consecutive parts of a batch, as one. */
+    private static Elbo joined(Elbo[] parts) {
+        int n = 0;
+        for (Elbo e : parts) n += e.nll().length;
+        double[] nll = new double[n], kl = new double[n];
+        int[] tokens = new int[n];
+        int at = 0;
+        for (Elbo e : parts) {
+            int k = e.nll().length;
+            System.arraycopy(e.nll(), 0, nll, at, k);
+            System.arraycopy(e.kl(), 0, kl, at, k);
+            System.arraycopy(e.tokens(), 0, tokens, at, k);
+            at += k;
+        }
+        return new Elbo(nll, kl, tokens);
+    }
+
+    private TensorArena takeArena() {
+        TensorArena a = spare.poll();
+        return a != null ? a : TensorArena.open();
+    }
+
+    private void giveBack(TensorArena a) {
+        if (!spare.offer(a)) a.close();
+    }
+
+    /** Spec 2, steps 2 and 3, for the whole of {@code batch} in this thread, each step's tensors in a scope of {@code arena}. */
+    Result fitWhole(TokenBatch batch, Posterior q, TensorArena arena) {
         Params frozen = Params.frozen(model);
         LatentThoughtModel.Prefix prefix = model.prefix(frozen, batch.inputs());
         // With N_z = 0 there is nothing to fit: the bound is the plain NLL.

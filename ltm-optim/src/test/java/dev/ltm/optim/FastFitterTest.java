@@ -10,9 +10,11 @@ import dev.ltm.model.LtmConfig;
 import dev.ltm.model.Params;
 import dev.ltm.model.Posterior;
 import dev.ltm.model.TokenBatch;
+import dev.ltm.tensor.Parallel;
 import dev.ltm.tensor.Rng;
 import dev.ltm.tensor.Shape;
 import dev.ltm.tensor.Tensor;
+import dev.ltm.tensor.TensorArena;
 import org.junit.jupiter.api.Test;
 
 class FastFitterTest {
@@ -38,6 +40,68 @@ class FastFitterTest {
             }
         }
         for (int i = 1; i < steps.length; i++) assertThat(mean[i]).as("T_fast %s vs %s", steps[i], steps[i - 1]).isLessThan(mean[i - 1]);
+    }
+
+    /**
+     * A batch fitted as sub-batches at once (one per thread) gives each sequence the bits the whole fit gives it, at a
+     * size where every product of a sub-fit takes the kernel the whole fit's takes; q's leaves take the fitted values.
+     */
+    @Test
+    void fitInPartsGivesTheBitsOfTheWholeFit() {
+        LtmConfig c = LtmConfig.builder().vocabSize(50).width(32).layers(2).heads(2).latentCount(8).maxSeqLen(17).build();
+        Rng rng = new Rng(5);
+        LatentThoughtModel m = new LatentThoughtModel(c, rng);
+        FastFitter f = new FastFitter(m, FastFitter.Settings.defaults().withSteps(3));
+        TokenBatch batch = batch(rng, 6, 16, 50);
+        FastFitter.Result whole;
+        try (TensorArena arena = TensorArena.open()) {
+            whole = f.fitWhole(batch, Posterior.init(c, 6, new Rng(9)), arena);
+        }
+        for (int parts : new int[] {2, 3}) { // sub-batches of 3 and 2 sequences: 12 and 8 latent rows per layer, past Gemm.FEW_ROWS
+            Posterior q = Posterior.init(c, 6, new Rng(9));
+            FastFitter.Result split = f.fitInParts(batch, q, null, parts);
+            assertThat(split.mu().data()).as("mu, %d parts", parts).containsExactly(whole.mu().data());
+            assertThat(split.logvar().data()).as("logvar, %d parts", parts).containsExactly(whole.logvar().data());
+            assertThat(split.z().data()).as("z, %d parts", parts).containsExactly(whole.z().data());
+            assertThat(split.eps().data()).containsExactly(whole.eps().data());
+            assertThat(split.elbo().nll()).containsExactly(whole.elbo().nll());
+            assertThat(split.elbo().kl()).containsExactly(whole.elbo().kl());
+            assertThat(split.elbo().tokens()).containsExactly(whole.elbo().tokens());
+            assertThat(q.mu().value().data()).containsExactly(whole.mu().data());
+            assertThat(q.logvar().value().data()).containsExactly(whole.logvar().data());
+        }
+    }
+
+    /** A batch is split over the threads when they divide it and a sub-fit's smallest products keep Gemm's blocked kernels. */
+    @Test
+    void batchesSplitOnlyWhereTheSplitChangesNoBit() {
+        int t = Parallel.threads();
+        LtmConfig demo = LtmConfig.builder().vocabSize(258).width(64).layers(2).heads(4).latentCount(4).maxSeqLen(129).build();
+        FastFitter f = new FastFitter(new LatentThoughtModel(demo, new Rng(1)), FastFitter.Settings.defaults());
+        assertThat(f.parts(batch(new Rng(2), 16 * t, 128, 258))).isEqualTo(t > 1 ? t : 1);
+        assertThat(f.parts(batch(new Rng(2), 16 * t + 1, 128, 258))).as("threads that do not divide the batch").isEqualTo(1);
+        FastFitter tiny = new FastFitter(new LatentThoughtModel(CONFIG, new Rng(1)), FastFitter.Settings.defaults());
+        assertThat(tiny.parts(batch(new Rng(2), 2 * t, 8, 50))).as("products under Gemm's blocked kernels").isEqualTo(1);
+    }
+
+    /**
+     * At the smallest sizes a sub-fit's products can take another kernel than the whole fit's (a few rows, or under
+     * Gemm's packing threshold), which rounds differently: the two fits still agree to rounding.
+     */
+    @Test
+    void fitInPartsAtTinySizesAgreesToRounding() {
+        Rng rng = new Rng(6);
+        LatentThoughtModel m = new LatentThoughtModel(CONFIG, rng);
+        FastFitter f = new FastFitter(m, FastFitter.Settings.defaults().withSteps(4));
+        TokenBatch batch = batch(rng, 2, 6, 50);
+        FastFitter.Result whole;
+        try (TensorArena arena = TensorArena.open()) {
+            whole = f.fitWhole(batch, Posterior.init(CONFIG, 2, new Rng(3)), arena);
+        }
+        FastFitter.Result split = f.fitInParts(batch, Posterior.init(CONFIG, 2, new Rng(3)), null, 2);
+        float[] a = whole.mu().data(), b = split.mu().data();
+        for (int i = 0; i < a.length; i++) assertThat(b[i]).as("mu[%d]", i).isCloseTo(a[i], within(1e-5f + 1e-4f * Math.abs(a[i])));
+        assertThat(split.elbo().totalNelbo()).isCloseTo(whole.elbo().totalNelbo(), within(1e-6 * whole.elbo().totalNelbo()));
     }
 
     @Test

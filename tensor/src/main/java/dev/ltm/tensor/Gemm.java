@@ -140,6 +140,15 @@ public final class Gemm {
     }
 
     /**
+     * Whether {@link #sgemm} runs an m x n x k product through its blocked kernels, where each element of C is summed in an
+     * order that depends on n and k only: then any other row count past this one, split over any threads, gives each row
+     * the same bits. Smaller products take {@link #sgemmSimple} or {@link #sgemmFewRows}, which sum in other orders.
+     */
+    public static boolean blockedPath(int m, int n, int k) {
+        return (long) m * n * k >= SMALL && (m > FEW_ROWS || !Simd.ENABLED);
+    }
+
+    /**
      * Up to this many NR-wide slivers of C's columns, op(A) stored as rows (not transposed) is read where it
      * lies ({@link #kernelRows}) instead of packed: packing copies every element of A once, and only as many
      * slivers re-read it. Alternated on Zen 3, 2048 x n x k: in place 41 against 32 GFLOP/s at n=64, k=64 (two
