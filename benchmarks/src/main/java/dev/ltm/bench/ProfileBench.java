@@ -36,7 +36,8 @@ final class ProfileBench implements Runnable {
     @Option(names = "--warmup", defaultValue = "3", description = "untimed calls first (default ${DEFAULT-VALUE}).") int warmup;
     @Option(names = "--calls", defaultValue = "5", description = "timed calls (default ${DEFAULT-VALUE}).") int calls;
     @Option(names = "--ops", description = "also time every backend op on the clock and print, per call, each op's ms,"
-            + " share, calls and mean us (matmuls by shape, with GFLOP/s).") boolean ops;
+            + " share, calls and mean us (matmuls by shape, with GFLOP/s); a fit then runs whole, not as one sub-batch"
+            + " per thread, as ops are timed one at a time.") boolean ops;
 
     private static final long SEED = 20260101L;
 

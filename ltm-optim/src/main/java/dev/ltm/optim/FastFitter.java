@@ -116,16 +116,16 @@ public final class FastFitter {
     }
 
     /**
-     * Sub-fits run at once, one per thread, when every thread gets as many sequences (default on; {@code -Dltm.fit.split=false}
-     * turns it off). Each sequence's posterior is fitted on its own (spec 2: the loss is a sum over the batch, with no term
-     * that joins two sequences, and AdamW works element by element), so the batch's rows can be fitted in parts. Run whole,
-     * every op of a fit splits its rows over the threads and joins them again: about 700 hand-offs a step, each waiting
-     * for the slower thread, and on these shared hosts a thread that stalls for a moment stalls both. In parts, each
-     * thread runs its own sub-fit's ops on its own (the pool runs calls made inside a task inline), and the threads
-     * meet once, at the end. Only on the plain CPU backend: a device serves one queue, and a timing backend counts one
-     * op at a time.
+     * Sub-fits run at once, one per thread, when every thread gets as many sequences (default on; {@code
+     * -Dltm.fit.split=false} turns it off). Each sequence's posterior is fitted on its own (spec 2: the loss is a sum over
+     * the batch, with no term that joins two sequences, and AdamW works element by element), so the batch's rows can be
+     * fitted in parts. Run whole, every op of a fit (some 260 a step at the reference size) splits its rows over the
+     * threads and waits for the slower one, and on these shared hosts a thread that stalls for a moment stalls both. In
+     * parts, each thread runs its own sub-fit's ops by itself (the pool runs calls made inside a task inline), and the
+     * threads meet once, at the end. Only on the plain CPU backend: a device serves one queue, and a timing backend
+     * times one op at a time.
      */
-    static volatile boolean split = !"false".equals(System.getProperty("ltm.fit.split"));
+    private static final boolean SPLIT = !"false".equals(System.getProperty("ltm.fit.split"));
 
     /**
      * How many sub-fits {@code batch} runs as: the pool's threads when they divide its size and a sub-fit computes each
@@ -136,7 +136,7 @@ public final class FastFitter {
      */
     int parts(TokenBatch batch) {
         int b = batch.batchSize(), threads = Parallel.threads();
-        if (!split || threads < 2 || b % threads != 0 || model.backend() != CpuBackend.INSTANCE) return 1;
+        if (!SPLIT || threads < 2 || b % threads != 0 || model.backend() != CpuBackend.INSTANCE) return 1;
         LtmConfig c = model.config();
         int per = b / threads;
         int rows = per * (c.latentCount() == 0 ? batch.length() : Math.min(batch.length(), c.latentsPerLayer()));
