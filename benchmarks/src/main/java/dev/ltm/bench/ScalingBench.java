@@ -78,7 +78,7 @@ final class ScalingBench implements Runnable {
             LtmFixture[] x = new LtmFixture[n];
             for (int i = 0; i < n; i++) {
                 x[i] = LtmFixture.of(withVocab(axis.size().apply(axis.values()[i])), 1);
-                f[i] = new FastFitter(x[i].model(), FastFitter.Settings.defaults().withSteps(axis.tFast().apply(axis.values()[i])));
+                f[i] = new FastFitter(x[i].model(), FastFitter.Settings.defaults().withSteps(axis.tFast().apply(axis.values()[i]))).whole();
             }
             fitters.add(f);
             fixtures.add(x);

@@ -60,6 +60,8 @@ public final class FastFitter {
 
     private final LatentThoughtModel model;
     private final Settings settings;
+    /** Whether batches may be fitted as sub-batches at once ({@link #parts}). */
+    private final boolean inParts;
     /**
      * Arenas of this fitter's last fit, kept for its next: its steps' tensors have the shapes the next fit's take, so
      * the next fit's first step allocates nothing large either. New arrays, which the JVM zeroes, cost a fit's first
@@ -73,9 +75,20 @@ public final class FastFitter {
 
     /** A fitter for {@code model} (whose weights it reads, never changes). */
     public FastFitter(LatentThoughtModel model, Settings settings) {
+        this(model, settings, true);
+    }
+
+    private FastFitter(LatentThoughtModel model, Settings settings, boolean inParts) {
         this.model = model;
         this.settings = settings;
+        this.inParts = inParts;
     }
+
+    /**
+     * A fitter of the same model and settings that fits every batch whole, each op split over the threads: for timings
+     * along a size axis, which would bend where the sub-batches start (or stop) taking the blocked kernels.
+     */
+    public FastFitter whole() { return new FastFitter(model, settings, false); }
 
     /** The settings. */
     public Settings settings() { return settings; }
@@ -129,19 +142,21 @@ public final class FastFitter {
 
     /**
      * How many sub-fits {@code batch} runs as: the pool's threads when they divide its size and a sub-fit computes each
-     * sequence as the whole fit does, else 1 (whole). The latter holds when the sub-fit's smallest products (the latents'
-     * or the tokens' rows by the narrowest width) still take Gemm's blocked kernels, and attention's backward still has a
-     * (batch, kv head) pair per thread: then the split changes no bit of the result. Tiny models, whose sub-batches would
-     * take other kernels, are fitted whole.
+     * sequence as the whole fit does, else 1 (whole). The latter holds when the sub-fit's products still take Gemm's
+     * blocked kernels (the latents' rows by the attention widths, the tokens' rows by every width, each checked at its
+     * narrowest), and attention's backward still has a (batch, kv head) pair per thread: then the split changes no bit of
+     * the result. Tiny models, whose sub-batches would take other kernels, are fitted whole.
      */
     int parts(TokenBatch batch) {
         int b = batch.batchSize(), threads = Parallel.threads();
-        if (!SPLIT || threads < 2 || b % threads != 0 || model.backend() != CpuBackend.INSTANCE) return 1;
+        if (!inParts || !SPLIT || threads < 2 || b % threads != 0 || model.backend() != CpuBackend.INSTANCE) return 1;
         LtmConfig c = model.config();
         int per = b / threads;
-        int rows = per * (c.latentCount() == 0 ? batch.length() : Math.min(batch.length(), c.latentsPerLayer()));
-        int narrowest = Math.min(Math.min(c.width(), c.kvHeads() * c.headDim()), Math.min(c.vocabSize(), c.ffnHidden()));
-        return Gemm.blockedPath(rows, narrowest, narrowest) && per * c.kvHeads() >= threads ? threads : 1;
+        int attention = Math.min(c.width(), c.kvHeads() * c.headDim());
+        int any = Math.min(attention, Math.min(c.vocabSize(), c.ffnHidden()));
+        boolean latents = c.latentCount() == 0 || Gemm.blockedPath(per * c.latentsPerLayer(), attention, attention);
+        boolean tokens = Gemm.blockedPath(per * batch.length(), any, any);
+        return latents && tokens && per * c.kvHeads() >= threads ? threads : 1;
     }
 
     /**

@@ -80,6 +80,7 @@ class FastFitterTest {
         FastFitter f = new FastFitter(new LatentThoughtModel(demo, new Rng(1)), FastFitter.Settings.defaults());
         assertThat(f.parts(batch(new Rng(2), 16 * t, 128, 258))).isEqualTo(t > 1 ? t : 1);
         assertThat(f.parts(batch(new Rng(2), 16 * t + 1, 128, 258))).as("threads that do not divide the batch").isEqualTo(1);
+        assertThat(f.whole().parts(batch(new Rng(2), 16 * t, 128, 258))).as("a fitter that fits whole").isEqualTo(1);
         FastFitter tiny = new FastFitter(new LatentThoughtModel(CONFIG, new Rng(1)), FastFitter.Settings.defaults());
         assertThat(tiny.parts(batch(new Rng(2), 2 * t, 8, 50))).as("products under Gemm's blocked kernels").isEqualTo(1);
     }

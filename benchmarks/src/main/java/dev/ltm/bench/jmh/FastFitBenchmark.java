@@ -20,7 +20,7 @@ public class FastFitBenchmark extends LtmSizeState {
     @Setup
     public void setup() {
         fx = fixture();
-        fitter = new FastFitter(fx.model(), FastFitter.Settings.defaults().withSteps(tFast));
+        fitter = new FastFitter(fx.model(), FastFitter.Settings.defaults().withSteps(tFast)).whole(); // one way at every point of a grid
     }
 
     @Benchmark
