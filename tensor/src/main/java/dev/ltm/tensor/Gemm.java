@@ -253,7 +253,8 @@ public final class Gemm {
         boolean byRows = m >= n;
         int tile = byRows ? MR : NR;
         int tiles = ((byRows ? m : n) + tile - 1) / tile;
-        int tasks = Math.max(1, Math.min(Math.min(threads, Parallel.threads()), tiles));
+        // Tasks that would run one after another on this thread would each pack all of B: one task packs it once.
+        int tasks = Parallel.runsInline() ? 1 : Math.max(1, Math.min(Math.min(threads, Parallel.threads()), tiles));
         if (byRows && tasks > 1 && (long) Math.min(n, NC) * Math.min(k, KC) >= SHARED_PANEL) {
             sgemmSharedPanel(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate, tasks, simd);
             return;

@@ -50,6 +50,15 @@ public final class Parallel {
         return Thread.currentThread() instanceof Worker;
     }
 
+    /**
+     * Whether a {@link #forChunks} call made now on this thread would run all its tasks here, in order: from inside a
+     * task of the pool (a fit's sub-batch runs its ops so), or while another call is in flight. A caller that would
+     * split work only to share it out can then keep it whole.
+     */
+    public static boolean runsInline() {
+        return THREADS == 1 || inPool() || BUSY.get();
+    }
+
     /** Packing buffers for the calling thread: a pool worker's own, else the spare or new ones. */
     static GemmWorkspace takeGemmWorkspace() {
         if (inPool()) return WORKER_WORKSPACE.get();

@@ -248,6 +248,12 @@ class GemmTest {
         for (Problem p : new Problem[] {tall, wide}) {
             assertThat(p.fast(2)).as("%s", p).containsExactly(p.fast(1));
             assertThat(p.blocked(7, true)).as("%s", p).containsExactly(p.fast(1));
+            // called from inside a task of the pool (a fit's sub-batch), the product runs as one task on that thread
+            float[][] inTask = new float[1][];
+            Parallel.forChunks(2, 2, (lo, hi) -> {
+                if (lo == 0) inTask[0] = p.fast(2);
+            });
+            assertThat(inTask[0]).as("inside a task: %s", p).containsExactly(p.fast(1));
         }
     }
 

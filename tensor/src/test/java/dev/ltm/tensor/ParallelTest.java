@@ -32,6 +32,18 @@ class ParallelTest {
         }
     }
 
+    /** Inside a task every call runs inline, and runsInline says so; outside, with more than one thread, it does not. */
+    @Test
+    void runsInlineIsTrueInsideTasksOnly() {
+        assertThat(Parallel.runsInline()).isEqualTo(Parallel.threads() == 1);
+        AtomicIntegerArray inside = new AtomicIntegerArray(2);
+        Parallel.forChunks(2, 2, (lo, hi) -> {
+            for (int t = lo; t < hi; t++) inside.set(t, Parallel.runsInline() ? 1 : 0);
+        });
+        assertThat(inside.get(0)).isEqualTo(1);
+        assertThat(inside.get(1)).isEqualTo(1);
+    }
+
     @Test
     void aFailureInAnyRangeReachesTheCallerAfterEveryRangeHasEnded() {
         int n = 64;
