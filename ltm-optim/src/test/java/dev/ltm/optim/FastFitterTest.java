@@ -53,11 +53,9 @@ class FastFitterTest {
         LatentThoughtModel m = new LatentThoughtModel(c, rng);
         FastFitter f = new FastFitter(m, FastFitter.Settings.defaults().withSteps(3));
         TokenBatch batch = batch(rng, 6, 16, 50);
-        FastFitter.Result whole;
-        try (TensorArena arena = TensorArena.open()) {
-            whole = f.fitWhole(batch, Posterior.init(c, 6, new Rng(9)), arena);
-        }
-        for (int parts : new int[] {2, 3}) { // sub-batches of 3 and 2 sequences: 12 and 8 latent rows per layer, past Gemm.FEW_ROWS
+        FastFitter.Result whole = wholeFit(f, batch, Posterior.init(c, 6, new Rng(9)));
+        // sub-batches of 3 and 2 sequences: 12 and 8 latent rows per layer, past Gemm.FEW_ROWS
+        for (int parts : new int[] {2, 3}) {
             Posterior q = Posterior.init(c, 6, new Rng(9));
             FastFitter.Result split = f.fitInParts(batch, q, null, parts);
             assertThat(split.mu().data()).as("mu, %d parts", parts).containsExactly(whole.mu().data());
@@ -69,6 +67,13 @@ class FastFitterTest {
             assertThat(split.elbo().tokens()).containsExactly(whole.elbo().tokens());
             assertThat(q.mu().value().data()).containsExactly(whole.mu().data());
             assertThat(q.logvar().value().data()).containsExactly(whole.logvar().data());
+        }
+    }
+
+    /** f's fit of the whole batch on this thread, whatever the pool's size. */
+    private static FastFitter.Result wholeFit(FastFitter f, TokenBatch batch, Posterior q) {
+        try (TensorArena arena = TensorArena.open()) {
+            return f.fitWhole(batch, q, arena);
         }
     }
 
@@ -95,10 +100,7 @@ class FastFitterTest {
         LatentThoughtModel m = new LatentThoughtModel(CONFIG, rng);
         FastFitter f = new FastFitter(m, FastFitter.Settings.defaults().withSteps(4));
         TokenBatch batch = batch(rng, 2, 6, 50);
-        FastFitter.Result whole;
-        try (TensorArena arena = TensorArena.open()) {
-            whole = f.fitWhole(batch, Posterior.init(CONFIG, 2, new Rng(3)), arena);
-        }
+        FastFitter.Result whole = wholeFit(f, batch, Posterior.init(CONFIG, 2, new Rng(3)));
         FastFitter.Result split = f.fitInParts(batch, Posterior.init(CONFIG, 2, new Rng(3)), null, 2);
         float[] a = whole.mu().data(), b = split.mu().data();
         for (int i = 0; i < a.length; i++) assertThat(b[i]).as("mu[%d]", i).isCloseTo(a[i], within(1e-5f + 1e-4f * Math.abs(a[i])));

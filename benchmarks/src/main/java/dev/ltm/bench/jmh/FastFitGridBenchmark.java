@@ -92,7 +92,7 @@ public class FastFitGridBenchmark {
     public void setup() {
         Point p = Point.of(point);
         fx = LtmFixture.of(p.size(), 1);
-        fitter = new FastFitter(fx.model(), FastFitter.Settings.defaults().withSteps(p.tFast()));
+        fitter = new FastFitter(fx.model(), FastFitter.Settings.defaults().withSteps(p.tFast())).whole(); // one way at every point
     }
 
     @Benchmark
