@@ -250,12 +250,12 @@ public final class DualRateTrainer {
     }
 
     /** Rows {@code [from, to)} of a batch. */
-    private static TokenBatch rows(TokenBatch batch, int from, int to) {
+    static TokenBatch rows(TokenBatch batch, int from, int to) {
         return new TokenBatch(Arrays.copyOfRange(batch.inputs(), from, to), Arrays.copyOfRange(batch.targets(), from, to));
     }
 
-    /** The fresh start of sequences {@code [from, to)}, on the model's backend. */
-    private static Posterior slice(LatentThoughtModel model, Posterior q, int from, int to) {
+    /** Sequences {@code [from, to)} of a start, as new leaves on the model's backend (q's own when it is all of q). */
+    static Posterior slice(LatentThoughtModel model, Posterior q, int from, int to) {
         boolean all = from == 0 && to == q.batchSize();
         Tensor mu = all ? q.mu().value() : q.mu().value().slice(0, from, to);
         Tensor logvar = all ? q.logvar().value() : q.logvar().value().slice(0, from, to);

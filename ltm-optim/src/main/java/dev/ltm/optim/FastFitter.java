@@ -15,7 +15,6 @@ import dev.ltm.tensor.Parallel;
 import dev.ltm.tensor.Rng;
 import dev.ltm.tensor.Tensor;
 import dev.ltm.tensor.TensorArena;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -172,7 +171,9 @@ public final class FastFitter {
                 boolean callers = p == 0 && callerArena != null;
                 TensorArena arena = callers ? callerArena : takeArena();
                 try {
-                    results[p] = fitWhole(rows(batch, p * per, (p + 1) * per), slice(q, p * per, (p + 1) * per), arena);
+                    int from = p * per, to = from + per;
+                    TokenBatch rows = DualRateTrainer.rows(batch, from, to);
+                    results[p] = fitWhole(rows, DualRateTrainer.slice(model, q, from, to), arena);
                 } finally {
                     if (!callers) giveBack(arena);
                 }
@@ -189,17 +190,6 @@ public final class FastFitter {
         q.mu().value().write(0, Tensor.concat(0, mu));
         q.logvar().value().write(0, Tensor.concat(0, logvar));
         return new Result(q.mu().value(), q.logvar().value(), q.eps(), Tensor.concat(0, z), joined(elbo));
-    }
-
-    /** Sequences [from, to) of a batch. */
-    private static TokenBatch rows(TokenBatch batch, int from, int to) {
-        return new TokenBatch(Arrays.copyOfRange(batch.inputs(), from, to), Arrays.copyOfRange(batch.targets(), from, to));
-    }
-
-    /** Sequences [from, to) of q, as new leaves (copies) with their eps. */
-    private static Posterior slice(Posterior q, int from, int to) {
-        return Posterior.of(Var.param(q.mu().value().slice(0, from, to)), Var.param(q.logvar().value().slice(0, from, to)),
-                q.eps().slice(0, from, to));
     }
 
     /** The per-sequence figures of consecutive parts of a batch, as one. */

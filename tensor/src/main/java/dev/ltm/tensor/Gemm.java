@@ -127,12 +127,12 @@ public final class Gemm {
             if (!accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
             return;
         }
-        if ((long) m * n * k < SMALL) {
-            sgemmSimple(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate);
-            return;
-        }
-        if (m <= FEW_ROWS && Simd.ENABLED) {
-            sgemmFewRows(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate, threads);
+        if (!blockedPath(m, n, k)) {
+            if ((long) m * n * k < SMALL) {
+                sgemmSimple(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate);
+            } else {
+                sgemmFewRows(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate, threads);
+            }
             return;
         }
         sgemmParallel(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate,
@@ -260,8 +260,8 @@ public final class Gemm {
             return;
         }
         Parallel.forRange(tasks, tasks, t -> {
-            int lo = (int) ((long) tiles * t / tasks) * tile;
-            int hi = Math.min((int) ((long) tiles * (t + 1) / tasks) * tile, byRows ? m : n);
+            int lo = stripStart(tiles, t, tasks, tile);
+            int hi = Math.min(stripStart(tiles, t + 1, tasks, tile), byRows ? m : n);
             if (lo >= hi) return;
             if (byRows) {
                 int aStart = aOff + (transA ? lo : lo * lda);
@@ -279,8 +279,7 @@ public final class Gemm {
     static void sgemmBlocked(boolean transA, boolean transB, int m, int n, int k,
                              float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                              float[] c, int cOff, int ldc, boolean accumulate, boolean simd) {
-        int passes = (k + KC - 1) / KC;
-        int kcMax = (k + passes - 1) / passes;
+        int kcMax = depthBlock(k);
         GemmWorkspace ws = Parallel.takeGemmWorkspace();
         try {
             blocked(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate, simd, kcMax, ws);
@@ -321,8 +320,7 @@ public final class Gemm {
     static void sgemmSharedPanel(boolean transA, boolean transB, int m, int n, int k,
                                  float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                                  float[] c, int cOff, int ldc, boolean accumulate, int tasks, boolean simd) {
-        int passes = (k + KC - 1) / KC;
-        int kcMax = (k + passes - 1) / passes;
+        int kcMax = depthBlock(k);
         int tiles = (m + MR - 1) / MR;
         Thread caller = Thread.currentThread();
         GemmWorkspace own = Parallel.takeGemmWorkspace();
@@ -333,11 +331,12 @@ public final class Gemm {
                 for (int pc = 0; pc < k; pc += kcMax) {
                     int kc = Math.min(kcMax, k - pc), p0 = pc;
                     Parallel.forRange(tasks, tasks, t -> {
-                        int s0 = (int) ((long) slivers * t / tasks) * NR, s1 = Math.min(nc, (int) ((long) slivers * (t + 1) / tasks) * NR);
+                        int s0 = stripStart(slivers, t, tasks, NR);
+                        int s1 = Math.min(nc, stripStart(slivers, t + 1, tasks, NR));
                         if (s0 < s1) packB(transB, b, bOff, ldb, p0, kc, j0 + s0, s1 - s0, pb, s0 * kc);
                     });
                     Parallel.forRange(tasks, tasks, t -> {
-                        int lo = (int) ((long) tiles * t / tasks) * MR, hi = Math.min((int) ((long) tiles * (t + 1) / tasks) * MR, m);
+                        int lo = stripStart(tiles, t, tasks, MR), hi = Math.min(stripStart(tiles, t + 1, tasks, MR), m);
                         if (lo >= hi) return;
                         // the caller's buffers serve every task that runs on the caller (its panel is pb; pa is separate)
                         GemmWorkspace ws = Thread.currentThread() == caller ? own : Parallel.takeGemmWorkspace();
@@ -809,6 +808,21 @@ public final class Gemm {
     }
 
     private static int roundUp(int x, int to) { return (x + to - 1) / to * to; }
+
+    /**
+     * Where task t of {@code tasks} starts, splitting {@code units} units of {@code unit} rows (or columns) each: the
+     * one split of a product's strips and panel slivers, so that {@link #sgemmParallel} and {@link #sgemmSharedPanel}
+     * give each task the same strip.
+     */
+    private static int stripStart(int units, int t, int tasks, int unit) {
+        return (int) ((long) units * t / tasks) * unit;
+    }
+
+    /** The depth of each of the equal passes over k, at most {@link #KC}: the blocking every path of a product uses. */
+    private static int depthBlock(int k) {
+        int passes = (k + KC - 1) / KC;
+        return (k + passes - 1) / passes;
+    }
 
     private static void validate(boolean transA, boolean transB, int m, int n, int k,
                                  float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
